@@ -1,0 +1,33 @@
+# One entry point for people and CI. Needs only python3 (3.11+) and make.
+PYTHON ?= python3
+UV := $(PYTHON) -m uv
+RUN := $(UV) run --frozen
+DEMO_DATA := {"name": "Core Mechanic", "description": "Players solve puzzles"}
+
+.PHONY: setup demo test lint typecheck unit bench clean
+
+setup:  ## Install uv if missing, then the locked dependencies into .venv
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv>=0.5"
+	@$(UV) sync --frozen --quiet
+
+demo: setup  ## Run pillars.validate on the embedded model and print the JSON
+	@$(RUN) python manage.py llm run pillars.validate --data '$(DEMO_DATA)'
+
+lint: setup
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: setup
+	$(RUN) mypy .
+
+unit: setup
+	$(RUN) pytest
+
+test: lint typecheck unit  ## Everything CI runs: lint, types, the whole test suite
+
+bench: setup
+	$(RUN) python bench/overhead.py
+	$(RUN) python bench/local_model.py
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis

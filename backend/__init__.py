@@ -1,0 +1,1 @@
+"""pix:e backend: the Django project (settings, urls) and its apps."""

@@ -1,0 +1,158 @@
+"""One structured LLM call: schema-valid output or a typed error, retrying invalid output.
+
+This is the mechanism every graph node uses (the monolithic generator and each agent),
+so retry, token accounting and error translation live in exactly one place.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import pydantic
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+
+from . import exceptions as errors
+from ._schema import model_schema
+from .types import TokenUsage, pydantic_errors
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import Runnable
+
+    from .providers import ModelSettings, ResolvedModel
+
+__all__ = ["StructuredResult", "ainvoke_structured", "invoke_structured"]
+
+T = TypeVar("T", bound=pydantic.BaseModel)
+
+
+@dataclass(frozen=True)
+class StructuredResult(Generic[T]):
+    value: T
+    usage: TokenUsage
+    attempts: int
+
+
+class _Conversation(Generic[T]):
+    """The state of one call across attempts; shared by the sync and async loops."""
+
+    def __init__(
+        self,
+        model: ResolvedModel,
+        messages: Sequence[BaseMessage],
+        schema: type[T],
+        settings: ModelSettings,
+        retries: int,
+        deadline: float | None,
+    ) -> None:
+        self.model = model
+        self.messages = list(messages)
+        self.schema = schema
+        self.max_attempts = retries + 1
+        self.deadline = deadline
+        self.usage = TokenUsage()
+        self.attempts = 0
+        self.last_errors: list[dict[str, Any]] = []
+        chat_model = model.chat_model(settings)
+        self.runnable: Runnable[Any, Any] = chat_model.with_structured_output(
+            model_schema(schema, bounded=model.capabilities.bounded_output),
+            method=model.capabilities.structured_output,
+            include_raw=True,
+        )
+
+    def next_attempt(self) -> bool:
+        if self.attempts >= self.max_attempts:
+            return False
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise errors.TimeoutError(
+                f"The deadline passed after {self.attempts} attempt(s).",
+                model=self.model.model_id,
+                attempts=self.attempts,
+            )
+        self.attempts += 1
+        return True
+
+    def failed(self, exc: Exception) -> errors.LLMOrchestratorError:
+        if isinstance(exc, errors.LLMOrchestratorError):
+            return exc
+        return self.model.translate_error(exc)
+
+    def accept(self, output: dict[str, Any]) -> T | None:
+        """The validated value, or None after queueing feedback for another attempt."""
+        raw = output.get("raw")
+        if isinstance(raw, AIMessage):
+            self.usage = self.usage + TokenUsage.from_usage_metadata(raw.usage_metadata)
+        parsed = output.get("parsed")
+        if output.get("parsing_error") is None and parsed is not None:
+            try:
+                return self.schema.model_validate(parsed)
+            except pydantic.ValidationError as exc:
+                self.last_errors = pydantic_errors(exc)
+        else:
+            self.last_errors = [{"field": "(root)", "error": "the answer was not valid JSON"}]
+        problems = "; ".join(f"{e['field']}: {e['error']}" for e in self.last_errors)
+        if isinstance(raw, AIMessage):
+            self.messages.append(AIMessage(content=raw.text or ""))
+        self.messages.append(
+            HumanMessage(
+                f"That answer was invalid ({problems}). Reply again with only a JSON object "
+                "that matches the schema."
+            )
+        )
+        return None
+
+    def result(self, value: T) -> StructuredResult[T]:
+        return StructuredResult(value=value, usage=self.usage, attempts=self.attempts)
+
+    def exhausted(self) -> errors.ProviderError:
+        return errors.ProviderError(
+            f"The model's output did not match {self.schema.__name__} after "
+            f"{self.attempts} attempt(s).",
+            model=self.model.model_id,
+            schema=self.schema.__name__,
+            errors=self.last_errors[:10],
+            token_usage=self.usage.model_dump(),
+            suggestion="Retry, or use a larger model (e.g. 'openai' or 'gemini').",
+        )
+
+
+def invoke_structured(
+    model: ResolvedModel,
+    messages: Sequence[BaseMessage],
+    schema: type[T],
+    settings: ModelSettings,
+    *,
+    retries: int = 1,
+    deadline: float | None = None,
+) -> StructuredResult[T]:
+    call = _Conversation(model, messages, schema, settings, retries, deadline)
+    while call.next_attempt():
+        try:
+            output = call.runnable.invoke(call.messages)
+        except Exception as exc:
+            raise call.failed(exc) from exc
+        if (value := call.accept(output)) is not None:
+            return call.result(value)
+    raise call.exhausted()
+
+
+async def ainvoke_structured(
+    model: ResolvedModel,
+    messages: Sequence[BaseMessage],
+    schema: type[T],
+    settings: ModelSettings,
+    *,
+    retries: int = 1,
+    deadline: float | None = None,
+) -> StructuredResult[T]:
+    call = _Conversation(model, messages, schema, settings, retries, deadline)
+    while call.next_attempt():
+        try:
+            output = await call.runnable.ainvoke(call.messages)
+        except Exception as exc:
+            raise call.failed(exc) from exc
+        if (value := call.accept(output)) is not None:
+            return call.result(value)
+    raise call.exhausted()

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.core.signals import setting_changed
+
+
+class LlmConfig(AppConfig):
+    name = "backend.llm"
+    label = "llm"
+    verbose_name = "LLM Orchestrator"
+
+    def ready(self) -> None:
+        from .config import reset_config
+        from .context import default_model_manager
+        from .handler_registry import autodiscover
+
+        autodiscover()
+
+        def _on_setting_changed(setting: str, **kwargs: object) -> None:
+            if setting == "LLM_ORCHESTRATOR":
+                reset_config()
+                default_model_manager.cache_clear()
+
+        setting_changed.connect(_on_setting_changed, weak=False, dispatch_uid="llm-config-reset")

@@ -1,0 +1,71 @@
+"""``manage.py llm``: run an operation, list operations, list models."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from backend.llm import exceptions
+from backend.llm.handler_registry import registry
+from backend.llm.orchestrator import LLMOrchestrator
+from backend.llm.providers import ModelManager
+from backend.llm.types import EXECUTION_MODES, LLMRequest
+
+
+class Command(BaseCommand):
+    help = "Run LLM orchestrator operations and inspect what is available."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        run = sub.add_parser("run", help="Run one operation and print results and metadata.")
+        run.add_argument("operation", help="feature.operation, e.g. pillars.validate")
+        run.add_argument("--data", default="{}", help="The operation's input as JSON.")
+        run.add_argument("--model", default=None, help="Alias or provider:model (default: local).")
+        run.add_argument("--mode", default=None, choices=EXECUTION_MODES)
+        run.add_argument("--timeout-ms", type=int, default=None)
+        sub.add_parser("operations", help="List registered operations.")
+        sub.add_parser("models", help="List aliases and provider status.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        action = options["action"]
+        if action == "operations":
+            self._print(
+                [
+                    {"operation": op, "description": registry.get(*op.split(".", 1)).description()}
+                    for op in registry.operations()
+                ]
+            )
+        elif action == "models":
+            self._print(ModelManager().describe())
+        else:
+            self._run(options)
+
+    def _run(self, options: dict[str, Any]) -> None:
+        feature, dot, operation = options["operation"].partition(".")
+        if not dot:
+            raise CommandError("Write the operation as feature.operation, e.g. pillars.validate")
+        try:
+            data = json.loads(options["data"])
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"--data is not valid JSON: {exc}") from exc
+        try:
+            request = LLMRequest.parse(
+                {
+                    "feature": feature,
+                    "operation": operation,
+                    "data": data,
+                    "model_id": options["model"],
+                    "execution_mode": options["mode"],
+                    "timeout_ms": options["timeout_ms"],
+                }
+            )
+            response = LLMOrchestrator().execute(request)
+        except exceptions.LLMOrchestratorError as error:
+            self.stderr.write(json.dumps({"error": error.to_dict()}, indent=2, default=str))
+            raise CommandError(f"{error.code}: {error.message}", returncode=2) from error
+        self._print(response.model_dump(mode="json"))
+
+    def _print(self, payload: object) -> None:
+        self.stdout.write(json.dumps(payload, indent=2, default=str))

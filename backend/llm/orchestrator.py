@@ -1,0 +1,216 @@
+"""``LLMOrchestrator``: the one facade every pix:e feature calls for LLM work."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import exceptions as errors
+from ._bootstrap import setup
+from .config import Config, get_config
+from .context import RunContext
+from .handler_registry import HandlerRegistry, registry
+from .providers import ModelManager
+from .types import (
+    EXECUTION_MODES,
+    ExecutionMode,
+    LLMRequest,
+    LLMResponse,
+    NodeMetrics,
+    ResponseMetadata,
+    TokenUsage,
+)
+
+__all__ = ["LLMOrchestrator", "RunListener"]
+
+#: Called once per run with the request and either its response or its typed error.
+RunListener = Callable[
+    [LLMRequest | Mapping[str, Any], str, "LLMResponse | errors.LLMOrchestratorError"], None
+]
+
+
+def _graph_for(mode: ExecutionMode) -> Any:
+    # Imported late: the graphs import this package.
+    if mode == "monolithic":
+        from graphs.monolithic import graph
+
+        return graph
+    raise errors.InvalidRequestError(
+        f"Execution mode {mode!r} is not available yet.",
+        execution_mode=mode,
+        suggestion="Use execution_mode='monolithic'.",
+    )
+
+
+@dataclass(frozen=True)
+class _Run:
+    run_id: str
+    request: LLMRequest
+    mode: ExecutionMode
+    context: RunContext
+    started: float
+
+    @property
+    def graph_input(self) -> dict[str, Any]:
+        return {
+            "feature": self.request.feature,
+            "operation": self.request.operation,
+            "data": self.request.data,
+        }
+
+    @property
+    def timeout_s(self) -> float:
+        return (self.context.timeout_ms or 0) / 1000
+
+
+class LLMOrchestrator:
+    """Runs ``LLMRequest``s through the graph of their execution mode.
+
+    ``execute`` and ``aexecute`` return an ``LLMResponse`` whose ``results`` match the
+    operation's response schema, or raise one of the 14 errors in ``exceptions``.
+    """
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        model_manager: ModelManager | None = None,
+        handlers: HandlerRegistry | None = None,
+        listeners: list[RunListener] | None = None,
+    ) -> None:
+        setup()  # a plain script gets the Django apps, hence the registered handlers
+        self.config = config or (model_manager.config if model_manager else get_config())
+        self.model_manager = model_manager or ModelManager(self.config)
+        self.handlers = handlers or registry
+        self.listeners: list[RunListener] = list(listeners or [])
+
+    # -- public API ----------------------------------------------------------------
+    def execute(self, request: LLMRequest | Mapping[str, Any]) -> LLMResponse:
+        run_id, started = str(uuid.uuid4()), time.perf_counter()
+        try:
+            run = self._start(request, run_id, started)
+            output = _graph_for(run.mode).invoke(run.graph_input, context=run.context)
+            return self._finish(run, output)
+        except Exception as exc:
+            error = self._fail(request, run_id, exc)
+            if error is exc:
+                raise
+            raise error from exc
+
+    async def aexecute(self, request: LLMRequest | Mapping[str, Any]) -> LLMResponse:
+        run_id, started = str(uuid.uuid4()), time.perf_counter()
+        try:
+            run = self._start(request, run_id, started)
+            graph = _graph_for(run.mode)
+            try:
+                output = await asyncio.wait_for(
+                    graph.ainvoke(run.graph_input, context=run.context), timeout=run.timeout_s
+                )
+            except TimeoutError as exc:
+                if isinstance(exc, errors.LLMOrchestratorError):
+                    raise  # a node's own typed timeout, already precise
+                raise errors.TimeoutError(
+                    f"The run exceeded its deadline of {run.context.timeout_ms} ms.",
+                    operation=run.request.operation_id,
+                    timeout_ms=run.context.timeout_ms,
+                ) from None
+            return self._finish(run, output)
+        except Exception as exc:
+            error = self._fail(request, run_id, exc)
+            if error is exc:
+                raise
+            raise error from exc
+
+    def operations(self) -> list[str]:
+        return self.handlers.operations()
+
+    # -- steps ---------------------------------------------------------------------
+    def _start(self, request: LLMRequest | Mapping[str, Any], run_id: str, started: float) -> _Run:
+        if not isinstance(request, LLMRequest):
+            request = LLMRequest.parse(request)
+        mode = request.execution_mode or self.config.default_execution_mode
+        if mode not in EXECUTION_MODES:
+            raise errors.InvalidRequestError(
+                f"Unknown execution mode {mode!r}.",
+                execution_mode=mode,
+                known_modes=list(EXECUTION_MODES),
+                suggestion="Use execution_mode='monolithic' or 'agentic'.",
+            )
+        self._check_size(request)
+        # Fail fast, before any graph work: unknown operation, bad input, bad model.
+        handler = self.handlers.get(request.feature, request.operation)()
+        handler.validate_input(request.data)
+        self.model_manager.resolve(request.model_id)
+        options = request.options
+        context = RunContext(
+            model_id=request.model_id,
+            timeout_ms=request.timeout_ms or self.config.default_timeout_ms,
+            temperature=options.temperature,
+            max_output_tokens=options.max_output_tokens,
+            output_retries=options.output_retries,
+            models=self.model_manager,
+        )
+        return _Run(run_id, request, mode, context, started)  # type: ignore[arg-type]
+
+    def _check_size(self, request: LLMRequest) -> None:
+        size = len(json.dumps(request.data, default=str))
+        if size > self.config.max_input_chars:
+            raise errors.ValidationError(
+                f"The request data is {size} characters; the limit is "
+                f"{self.config.max_input_chars}.",
+                operation=request.operation_id,
+                size=size,
+                limit=self.config.max_input_chars,
+                suggestion="Send less text, or raise max_input_chars in LLM_ORCHESTRATOR.",
+            )
+
+    def _finish(self, run: _Run, output: Mapping[str, Any]) -> LLMResponse:
+        nodes = [NodeMetrics.model_validate(node) for node in output.get("nodes", [])]
+        usage = sum((node.token_usage for node in nodes), TokenUsage())
+        models = list(dict.fromkeys(node.model_id for node in nodes if node.model_id))
+        response = LLMResponse(
+            results=output["results"],
+            metadata=ResponseMetadata(
+                run_id=run.run_id,
+                operation=run.request.operation_id,
+                execution_mode=run.mode,
+                execution_time_ms=round((time.perf_counter() - run.started) * 1000),
+                models_used=models,
+                requested_model=run.request.model_id or self.config.default_model,
+                token_usage=usage,
+                nodes=nodes,
+                degraded=any(node.status == "failed" for node in nodes),
+            ),
+        )
+        self._notify(run.request, run.run_id, response)
+        return response
+
+    def _fail(
+        self, request: LLMRequest | Mapping[str, Any], run_id: str, exc: BaseException
+    ) -> errors.LLMOrchestratorError:
+        if isinstance(exc, errors.LLMOrchestratorError):
+            error = exc
+        else:
+            # A bug in a handler or node, not a provider failure (those are translated at
+            # the provider boundary): still a typed error, with the cause named.
+            error = errors.AgentFailureError(
+                f"Unexpected {type(exc).__name__} during the run.",
+                cause=type(exc).__name__,
+            )
+        error.context.setdefault("run_id", run_id)
+        self._notify(request, run_id, error)
+        return error
+
+    def _notify(
+        self,
+        request: LLMRequest | Mapping[str, Any],
+        run_id: str,
+        outcome: LLMResponse | errors.LLMOrchestratorError,
+    ) -> None:
+        for listener in self.listeners:
+            listener(request, run_id, outcome)

@@ -1,0 +1,34 @@
+"""Model providers. Each vendor is one module registered with ``@register_provider``.
+
+Importing a module registers its provider; the vendor SDK is imported only on first
+use. To add a provider, write ``<vendor>_provider.py`` and import it below.
+"""
+
+from __future__ import annotations
+
+from .base import BaseProvider, ModelSettings
+from .capabilities import ModelCapabilities, get_capabilities
+from .gemini_provider import GeminiProvider
+from .local_provider import LocalProvider
+from .manager import ModelManager, ResolvedModel, parse_model_id
+from .ollama_provider import OllamaProvider
+from .openai_provider import OpenAIProvider
+from .registry import AlreadyRegistered, provider_classes, register_provider, unregister_provider
+
+__all__ = [
+    "AlreadyRegistered",
+    "BaseProvider",
+    "GeminiProvider",
+    "LocalProvider",
+    "ModelCapabilities",
+    "ModelManager",
+    "ModelSettings",
+    "OllamaProvider",
+    "OpenAIProvider",
+    "ResolvedModel",
+    "get_capabilities",
+    "parse_model_id",
+    "provider_classes",
+    "register_provider",
+    "unregister_provider",
+]

@@ -1,0 +1,130 @@
+"""The provider interface: a thin adapter from a vendor to a LangChain chat model."""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from .. import exceptions as errors
+from ..types import ProviderType
+from ._errors import ErrorClass, ErrorMap, translate
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+__all__ = ["BaseProvider", "ModelSettings"]
+
+
+class ModelSettings(BaseModel):
+    """Per-call generation settings; part of the chat-model cache key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_tokens: int = 1024
+    temperature: float = 0.2
+    timeout_s: float = 120.0
+
+
+class BaseProvider(ABC):
+    """One vendor. Subclasses set the class attributes and build the chat model.
+
+    The vendor SDK is imported inside methods, never at module import, so a missing
+    optional SDK breaks only its own provider.
+    """
+
+    provider_name: ClassVar[str]
+    provider_type: ClassVar[ProviderType] = "cloud"
+    #: Environment variable holding the API key; None when the provider needs none.
+    api_key_env: ClassVar[str | None] = None
+    #: Suggestions for errors of this provider, by our error class.
+    hints: ClassVar[Mapping[ErrorClass, str]] = {}
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = dict(config)
+        self._models: dict[tuple[str, ModelSettings], BaseChatModel] = {}
+        self._lock = threading.Lock()
+
+    # -- credentials -------------------------------------------------------------
+    @property
+    def api_key(self) -> str | None:
+        key = self.config.get("api_key")
+        if isinstance(key, SecretStr):
+            return key.get_secret_value() or None
+        return str(key) if key else None
+
+    @property
+    def requires_api_key(self) -> bool:
+        return self.api_key_env is not None
+
+    def is_configured(self) -> bool:
+        return not self.requires_api_key or self.api_key is not None
+
+    def check_configured(self, model_name: str) -> None:
+        if not self.is_configured():
+            raise errors.AuthenticationError(
+                f"No API key for provider '{self.provider_name}': {self.api_key_env} is not set.",
+                provider=self.provider_name,
+                model=model_name,
+                suggestion=f"Set {self.api_key_env} in the environment or .env, or use the "
+                "keyless embedded model with model_id='local'.",
+            )
+
+    # -- models ------------------------------------------------------------------
+    def canonical_model_name(self, model_name: str) -> str:
+        """The name this provider reports for ``model_name`` (resolves 'default')."""
+        return model_name
+
+    def prepare(self) -> None:  # noqa: B027 - an optional hook
+        """Blocking one-time set-up (e.g. starting a local server). Default: nothing."""
+
+    def is_prepared(self) -> bool:
+        return True
+
+    def chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
+        """A chat model for these settings, built once and reused (clients are costly)."""
+        key = (model_name, settings)
+        with self._lock:
+            model = self._models.get(key)
+            if model is None:
+                try:
+                    model = self._create_chat_model(model_name, settings)
+                except errors.LLMOrchestratorError:
+                    raise
+                except Exception as exc:
+                    raise self.translate_error(exc, model=model_name) from exc
+                self._models[key] = model
+            return model
+
+    @abstractmethod
+    def _create_chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
+        """Build the LangChain chat model. Import the SDK here, not at module level."""
+
+    # -- errors ------------------------------------------------------------------
+    def sdk_error_map(self) -> ErrorMap:
+        """This vendor's exception classes mapped to ours (imported lazily)."""
+        return {}
+
+    def translate_error(self, exc: BaseException, **context: Any) -> errors.LLMOrchestratorError:
+        return translate(
+            exc,
+            self.sdk_error_map(),
+            secrets=[self.api_key or ""],
+            hints=self.hints,
+            provider=self.provider_name,
+            **context,
+        )
+
+    # -- convenience (the spec's provider API) -------------------------------------
+    def generate_text(self, model_name: str, prompt: str, **kwargs: Any) -> str:
+        """Plain text completion, for scripts; the orchestrator uses structured output."""
+        self.check_configured(model_name)
+        self.prepare()
+        model = self.chat_model(model_name, ModelSettings(**kwargs))
+        try:
+            return model.invoke(prompt).text
+        except Exception as exc:
+            raise self.translate_error(exc, model=model_name) from exc

@@ -1,0 +1,62 @@
+"""Google Gemini through langchain-google-genai."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import SecretStr
+
+from .. import exceptions as errors
+from ._errors import ErrorClass, ErrorMap, by_status
+from .base import BaseProvider, ModelSettings
+from .registry import register_provider
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+__all__ = ["GeminiProvider"]
+
+
+def gemini_error_map() -> ErrorMap:
+    """The google-genai SDK's exceptions and langchain-google-genai's wrappers."""
+    from google.genai import errors as genai
+    from langchain_google_genai import chat_models as lc_google
+
+    return {
+        genai.ClientError: by_status("code"),
+        genai.ServerError: by_status("code"),
+        genai.UnknownApiResponseError: errors.ProviderError,
+        genai.UnknownFunctionCallArgumentError: errors.ProviderError,
+        genai.UnsupportedFunctionError: errors.ProviderError,
+        genai.FunctionInvocationError: errors.ProviderError,
+        genai.ContinuationInterruptedError: errors.ProviderError,
+        genai.APIError: by_status("code"),
+        lc_google.ChatGoogleGenerativeAIError: errors.ProviderError,
+    }
+
+
+@register_provider
+class GeminiProvider(BaseProvider):
+    provider_name = "gemini"
+    api_key_env = "GEMINI_API_KEY"
+    hints: ClassVar[Mapping[ErrorClass, str]] = {
+        errors.AuthenticationError: "Check GEMINI_API_KEY, or use model_id='local'.",
+        errors.ModelUnavailableError: "Check the model name (e.g. gemini-2.5-flash).",
+        errors.RateLimitError: "Wait and retry, or check your Gemini quota.",
+    }
+
+    def sdk_error_map(self) -> ErrorMap:
+        return gemini_error_map()
+
+    def _create_chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
+        from langchain_google_genai import ChatGoogleGenerativeAI
+
+        return ChatGoogleGenerativeAI(
+            model=model_name,
+            google_api_key=SecretStr(self.api_key or ""),
+            max_output_tokens=settings.max_tokens,
+            temperature=settings.temperature,
+            timeout=settings.timeout_s,
+            max_retries=int(self.config.get("max_retries", 2)),
+        )

@@ -1,0 +1,81 @@
+"""The embedded model: a GGUF file served in-process by llama.cpp; no key, no server.
+
+It speaks the OpenAI API, so this provider is the OpenAI adapter pointed at the
+embedded server (same chat model class, same error table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import ClassVar
+
+from .. import exceptions as errors
+from ._errors import ErrorClass
+from ._llama_server import EmbeddedServer, ServerSettings, bundled_model_path, get_server
+from .openai_provider import OpenAIProvider
+from .registry import register_provider
+
+__all__ = ["LocalProvider"]
+
+DEFAULT_MODEL_NAME = "default"
+
+
+@register_provider
+class LocalProvider(OpenAIProvider):
+    provider_name = "local"
+    provider_type = "local"
+    hints: ClassVar[Mapping[ErrorClass, str]] = {
+        errors.ModelUnavailableError: "Set LLM_ORCHESTRATOR_LOCAL_MODEL_PATH to a GGUF file.",
+        errors.InsufficientResourcesError: "Shorten the input or raise "
+        "LLM_ORCHESTRATOR_LOCAL_CONTEXT_SIZE.",
+    }
+
+    @property
+    def model_path(self) -> Path:
+        configured = self.config.get("model_path")
+        return Path(configured).expanduser() if configured else bundled_model_path()
+
+    @property
+    def served_model_name(self) -> str:
+        return self.model_path.stem.lower()
+
+    @property
+    def server(self) -> EmbeddedServer:
+        return get_server(
+            ServerSettings(
+                model_path=self.model_path,
+                context_size=int(self.config.get("context_size") or 4096),
+                threads=self.config.get("threads"),
+                parallel_slots=int(self.config.get("parallel_slots") or 3),
+            )
+        )
+
+    @property
+    def requires_api_key(self) -> bool:
+        return False
+
+    def canonical_model_name(self, model_name: str) -> str:
+        if model_name in (DEFAULT_MODEL_NAME, self.served_model_name):
+            return self.served_model_name
+        raise errors.ModelUnavailableError(
+            f"The embedded provider serves only '{self.served_model_name}', not '{model_name}'.",
+            provider=self.provider_name,
+            model=model_name,
+            suggestion="Use model_id='local', or point LLM_ORCHESTRATOR_LOCAL_MODEL_PATH at "
+            "another GGUF file.",
+        )
+
+    def prepare(self) -> None:
+        self.server.start()
+
+    def is_prepared(self) -> bool:
+        return self.server.running
+
+    @property
+    def sdk_max_retries(self) -> int:
+        return 0  # in-process: a retry would hit the same failure
+
+    def endpoint(self) -> tuple[str | None, str]:
+        server = self.server
+        return server.start(), server.api_key

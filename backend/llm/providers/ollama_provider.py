@@ -1,0 +1,49 @@
+"""Ollama: local models served by ``ollama serve`` at ``OLLAMA_BASE_URL``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
+
+from .. import exceptions as errors
+from ._errors import ErrorClass, ErrorMap, by_status
+from .base import BaseProvider, ModelSettings
+from .registry import register_provider
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+__all__ = ["OllamaProvider"]
+
+
+def ollama_error_map() -> ErrorMap:
+    import ollama
+
+    return {
+        ollama.ResponseError: by_status("status_code"),
+        ollama.RequestError: errors.ProviderError,
+    }
+
+
+@register_provider
+class OllamaProvider(BaseProvider):
+    provider_name = "ollama"
+    provider_type = "local"
+    hints: ClassVar[Mapping[ErrorClass, str]] = {
+        errors.ModelUnavailableError: "Start Ollama ('ollama serve') at OLLAMA_BASE_URL and "
+        "pull the model ('ollama pull <model>').",
+    }
+
+    def sdk_error_map(self) -> ErrorMap:
+        return ollama_error_map()
+
+    def _create_chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
+        from langchain_ollama import ChatOllama
+
+        return ChatOllama(
+            model=model_name,
+            base_url=str(self.config.get("base_url") or "http://localhost:11434"),
+            num_predict=settings.max_tokens,
+            temperature=settings.temperature,
+            client_kwargs={"timeout": settings.timeout_s},
+        )

@@ -1,0 +1,92 @@
+"""OpenAI, and any OpenAI-compatible server behind ``OPENAI_BASE_URL`` (vLLM, llama.cpp, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, ClassVar
+
+from pydantic import SecretStr
+
+from .. import exceptions as errors
+from ._errors import ErrorClass, ErrorMap, by_status
+from .base import BaseProvider, ModelSettings
+from .registry import register_provider
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+__all__ = ["OpenAIProvider"]
+
+
+def openai_error_map() -> ErrorMap:
+    """Every exception class the ``openai`` SDK exports, mapped (a test enforces this)."""
+    import openai
+
+    return {
+        openai.APITimeoutError: errors.TimeoutError,
+        openai.APIConnectionError: errors.ModelUnavailableError,
+        openai.AuthenticationError: errors.AuthenticationError,
+        openai.PermissionDeniedError: errors.PermissionDeniedError,
+        openai.NotFoundError: errors.ModelUnavailableError,
+        openai.RateLimitError: errors.RateLimitError,
+        openai.BadRequestError: errors.ProviderError,
+        openai.ConflictError: errors.ProviderError,
+        openai.UnprocessableEntityError: errors.ProviderError,
+        openai.InternalServerError: errors.ProviderError,
+        openai.APIStatusError: by_status("status_code"),
+        openai.APIResponseValidationError: errors.ProviderError,
+        openai.LengthFinishReasonError: errors.InsufficientResourcesError,
+        openai.ContentFilterFinishReasonError: errors.ProviderError,
+        openai.InvalidWebhookSignatureError: errors.AuthenticationError,
+        openai.OAuthError: errors.AuthenticationError,
+        openai.WebSocketConnectionClosedError: errors.ModelUnavailableError,
+        openai.WebSocketQueueFullError: errors.InsufficientResourcesError,
+        openai.APIError: errors.ProviderError,
+        openai.OpenAIError: errors.ProviderError,
+    }
+
+
+@register_provider
+class OpenAIProvider(BaseProvider):
+    provider_name = "openai"
+    api_key_env = "OPENAI_API_KEY"
+    hints: ClassVar[Mapping[ErrorClass, str]] = {
+        errors.AuthenticationError: "Check OPENAI_API_KEY, or use model_id='local'.",
+        errors.ModelUnavailableError: "Check the model name and OPENAI_BASE_URL.",
+        errors.RateLimitError: "Wait and retry, or check your OpenAI quota.",
+    }
+
+    @property
+    def base_url(self) -> str | None:
+        url = self.config.get("base_url")
+        return str(url) if url else None
+
+    @property
+    def requires_api_key(self) -> bool:
+        # An OpenAI-compatible server on your own machine usually needs no key.
+        return self.base_url is None
+
+    def sdk_error_map(self) -> ErrorMap:
+        return openai_error_map()
+
+    def endpoint(self) -> tuple[str | None, str]:
+        """Base URL (None: OpenAI's) and API key of the server to talk to."""
+        return self.base_url, self.api_key or "not-needed"
+
+    @property
+    def sdk_max_retries(self) -> int:
+        return int(self.config.get("max_retries", 2))
+
+    def _create_chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
+        from langchain_openai import ChatOpenAI
+
+        base_url, api_key = self.endpoint()
+        return ChatOpenAI(
+            model=model_name,
+            api_key=SecretStr(api_key),
+            base_url=base_url,
+            max_completion_tokens=settings.max_tokens,
+            temperature=settings.temperature,
+            timeout=settings.timeout_s,
+            max_retries=self.sdk_max_retries,
+        )

@@ -1,0 +1,156 @@
+"""Request and response types of the orchestrator facade (Pydantic, validated at the boundary)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal, get_args
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field
+
+from .exceptions import ValidationError
+
+__all__ = [
+    "EXECUTION_MODES",
+    "ExecutionMode",
+    "ExecutionOptions",
+    "LLMRequest",
+    "LLMResponse",
+    "ModelDetails",
+    "NodeMetrics",
+    "NodeStatus",
+    "ProviderType",
+    "ResponseMetadata",
+    "TokenUsage",
+    "pydantic_errors",
+]
+
+ExecutionMode = Literal["monolithic", "agentic"]
+EXECUTION_MODES: tuple[str, ...] = get_args(ExecutionMode)
+ProviderType = Literal["cloud", "local"]
+NodeStatus = Literal["succeeded", "failed", "skipped"]
+
+
+def pydantic_errors(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
+    """A JSON-safe, input-free summary of Pydantic errors (inputs may be huge or secret)."""
+    return [
+        {"field": ".".join(str(part) for part in err["loc"]) or "(root)", "error": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]
+
+
+class ExecutionOptions(BaseModel):
+    """Per-request knobs; anything unknown is rejected so that typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    max_output_tokens: int | None = Field(default=None, ge=16, le=32_768)
+    output_retries: int | None = Field(default=None, ge=0, le=5)
+
+
+class LLMRequest(BaseModel):
+    """One unit of LLM work: which operation, on what data, with which model and mode."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    feature: str = Field(min_length=1, max_length=64, description="Feature, e.g. 'pillars'.")
+    operation: str = Field(min_length=1, max_length=64, description="Operation, e.g. 'validate'.")
+    data: dict[str, Any] = Field(default_factory=dict, description="The operation's input.")
+    model_id: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Alias ('local', 'openai', 'gemini', 'ollama'), 'provider:model' or a bare "
+        "model id. None uses the configured default model.",
+    )
+    execution_mode: str | None = Field(
+        default=None,
+        description="'monolithic' or 'agentic'. None uses the configured default mode.",
+    )
+    timeout_ms: int | None = Field(default=None, gt=0, le=3_600_000)
+    options: ExecutionOptions = Field(default_factory=lambda: ExecutionOptions())
+
+    @property
+    def operation_id(self) -> str:
+        return f"{self.feature}.{self.operation}"
+
+    @classmethod
+    def parse(cls, payload: Mapping[str, Any]) -> LLMRequest:
+        """Build a request from untrusted input, raising the orchestrator's ValidationError."""
+        try:
+            return cls.model_validate(payload)
+        except pydantic.ValidationError as exc:
+            raise ValidationError(
+                "The request is invalid: "
+                + "; ".join(f"{e['field']}: {e['error']}" for e in pydantic_errors(exc)),
+                errors=pydantic_errors(exc),
+            ) from None
+
+
+class TokenUsage(BaseModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            total_tokens=self.total_tokens + other.total_tokens,
+        )
+
+    @classmethod
+    def from_usage_metadata(cls, usage: Mapping[str, Any] | None) -> TokenUsage:
+        if not usage:
+            return cls()
+        input_tokens = int(usage.get("input_tokens") or 0)
+        output_tokens = int(usage.get("output_tokens") or 0)
+        total = int(usage.get("total_tokens") or input_tokens + output_tokens)
+        return cls(input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=total)
+
+
+class NodeMetrics(BaseModel):
+    """What one graph node (the single generator, or one agent) did."""
+
+    node: str
+    model_id: str | None = None
+    duration_ms: float = 0.0
+    attempts: int = 0
+    status: NodeStatus = "succeeded"
+    token_usage: TokenUsage = Field(default_factory=TokenUsage)
+    error: dict[str, Any] | None = None
+
+
+class ResponseMetadata(BaseModel):
+    run_id: str
+    operation: str
+    execution_mode: ExecutionMode
+    execution_time_ms: int
+    models_used: list[str] = Field(description="Resolved 'provider:model' ids, never aliases.")
+    requested_model: str | None = None
+    token_usage: TokenUsage = Field(default_factory=TokenUsage)
+    nodes: list[NodeMetrics] = Field(default_factory=list)
+    degraded: bool = False
+
+    @property
+    def node_timings(self) -> dict[str, float]:
+        return {node.node: node.duration_ms for node in self.nodes}
+
+
+class LLMResponse(BaseModel):
+    results: dict[str, Any]
+    metadata: ResponseMetadata
+
+
+class ModelDetails(BaseModel):
+    """A resolved model: which provider serves it and under what name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    provider: str
+    model: str
+    provider_type: ProviderType = "cloud"
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.provider}:{self.model}"

@@ -1,0 +1,1 @@
+"""The pillars feature: game-design pillars and their LLM operations."""

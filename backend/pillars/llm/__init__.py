@@ -1,0 +1,1 @@
+"""LLM operations of the pillars feature (registered on import of ``handlers``)."""

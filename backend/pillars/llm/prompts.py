@@ -1,0 +1,91 @@
+"""Prompt templates of the pillar operations (``str.format`` placeholders).
+
+A design pillar is a short statement of what the game must deliver to the player
+("Every fight is a puzzle"), used to decide what goes in and what stays out.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "EVALUATE_COMPLETENESS",
+    "EVALUATE_CONTEXT",
+    "EVALUATE_CONTRADICTIONS",
+    "IMPROVE",
+    "SUGGEST_ADDITIONS",
+    "VALIDATE",
+]
+
+VALIDATE = """\
+Review this game design pillar.
+
+Name: {name}
+Description: {description}
+
+A good pillar is specific to this game (not true of every game), states the experience
+the player should have, is short enough to remember, and can settle a design argument
+("does feature X serve this pillar?"). Judge it against those four tests.
+
+Set is_valid to true only if it passes all four. Give a score from 0 to 100, concrete
+feedback, one issue per failed test, and, if it is not valid, an improved_version that
+keeps the designer's intent.
+"""
+
+IMPROVE = """\
+Rewrite this game design pillar so that it is specific, player-focused, memorable and
+usable to settle design decisions. Keep the designer's intent; do not add new mechanics.
+
+Name: {name}
+Description: {description}
+
+Return the improved_version (a name of at most six words and a description of one to
+three sentences), the list of changes you made, and the rationale.
+"""
+
+EVALUATE_COMPLETENESS = """\
+Evaluate whether this set of design pillars covers the game's design adequately.
+
+{context}Pillars:
+{pillars}
+
+Consider the core loop, player motivation and progression, challenge, the feel of moment
+to moment play, the world and its tone, and social or replay aspects where the context
+calls for them. List the design areas the pillars cover, the important areas that no
+pillar addresses (with why each matters for this game), a score from 0 to 100 and
+feedback. Set is_complete to true only if nothing important is missing.
+"""
+
+EVALUATE_CONTRADICTIONS = """\
+Find contradictions between these game design pillars: pairs that push the design in
+opposite directions, so that a feature serving one would undermine the other.
+
+{context}Pillars:
+{pillars}
+
+For each contradiction name both pillars exactly as written, explain the conflict in
+terms of a concrete feature or player moment, and rate its severity (low: a tension a
+designer can balance; medium: needs an explicit rule; high: the pillars cannot both
+hold). Tension that the context explains away is not a contradiction. If there are
+none, return an empty list and has_contradictions false.
+"""
+
+SUGGEST_ADDITIONS = """\
+Suggest up to three new design pillars that would strengthen this set.
+
+{context}Pillars:
+{pillars}
+
+Each suggestion must fill a gap the current pillars leave open, must not duplicate or
+contradict an existing pillar, and needs a short name, a one to three sentence
+description and a rationale. End with overall feedback.
+"""
+
+EVALUATE_CONTEXT = """\
+Evaluate how well each design pillar fits the game described by this context.
+
+{context}Pillars:
+{pillars}
+
+For each pillar give its name exactly as written, a score from 0 to 100 for alignment
+with the genre, audience, platform and vision, and a note on what fits or clashes.
+Then give an overall score and feedback.
+"""

@@ -1,0 +1,1 @@
+"""LangGraph graph definitions: each module exposes a compiled, module-level ``graph``."""

@@ -1,0 +1,92 @@
+"""Node building blocks shared by every graph: one structured call, timed and accounted."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+from pydantic import BaseModel
+
+from backend.llm._structured import StructuredResult, ainvoke_structured, invoke_structured
+from backend.llm.context import RunContext
+from backend.llm.providers import ModelSettings, ResolvedModel
+from backend.llm.types import NodeMetrics
+
+__all__ = ["NodeCall", "arun_node", "run_node"]
+
+
+@dataclass(frozen=True)
+class NodeCall:
+    """Everything one node needs for its model call."""
+
+    node: str
+    model: ResolvedModel
+    messages: list[BaseMessage]
+    schema: type[BaseModel]
+    settings: ModelSettings
+    retries: int
+    deadline: float
+
+    @classmethod
+    def build(
+        cls,
+        node: str,
+        context: RunContext,
+        messages: list[BaseMessage],
+        schema: type[BaseModel],
+        model_id: str | None = None,
+    ) -> NodeCall:
+        settings = context.model_settings()
+        return cls(
+            node=node,
+            model=context.manager.resolve(model_id or context.model_id),
+            messages=messages,
+            schema=schema,
+            settings=settings,
+            retries=context.retries,
+            deadline=time.monotonic() + settings.timeout_s,
+        )
+
+    def metrics(self, result: StructuredResult[Any], started: float) -> dict[str, Any]:
+        return NodeMetrics(
+            node=self.node,
+            model_id=self.model.model_id,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            attempts=result.attempts,
+            token_usage=result.usage,
+        ).model_dump()
+
+
+def run_node(call: NodeCall) -> tuple[BaseModel, dict[str, Any]]:
+    """Run the call; returns the validated value and the node's metrics (as a dict, so
+    that checkpoints stay plain JSON)."""
+    started = time.perf_counter()
+    call.model.provider.prepare()
+    result = invoke_structured(
+        call.model,
+        call.messages,
+        call.schema,
+        call.settings,
+        retries=call.retries,
+        deadline=call.deadline,
+    )
+    return result.value, call.metrics(result, started)
+
+
+async def arun_node(call: NodeCall) -> tuple[BaseModel, dict[str, Any]]:
+    started = time.perf_counter()
+    if not call.model.provider.is_prepared():
+        # Starting a local server blocks; keep it off the event loop.
+        await asyncio.to_thread(call.model.provider.prepare)
+    result = await ainvoke_structured(
+        call.model,
+        call.messages,
+        call.schema,
+        call.settings,
+        retries=call.retries,
+        deadline=call.deadline,
+    )
+    return result.value, call.metrics(result, started)

@@ -1,0 +1,57 @@
+"""Monolithic mode: a single-node graph, one prompt per operation (the thesis baseline)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.runnables import RunnableLambda
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import get_runtime
+
+from backend.llm.context import RunContext
+from backend.llm.handler_registry import registry
+
+from ._nodes import NodeCall, arun_node, run_node
+from ._state import OrchestratorInput, OrchestratorOutput, OrchestratorState
+
+__all__ = ["NODE", "build_graph", "graph"]
+
+NODE = "generate"
+
+
+def _call(state: OrchestratorState) -> tuple[NodeCall, Any]:
+    handler = registry.get(state["feature"], state["operation"])()
+    data = state.get("data") or {}
+    handler.validate_input(data)
+    call = NodeCall.build(
+        NODE, get_runtime(RunContext).context, handler.build_messages(data), handler.response_schema
+    )
+    return call, handler
+
+
+def generate(state: OrchestratorState) -> dict[str, Any]:
+    call, handler = _call(state)
+    value, metrics = run_node(call)
+    return {"results": handler.to_results(value), "nodes": [metrics]}
+
+
+async def agenerate(state: OrchestratorState) -> dict[str, Any]:
+    call, handler = _call(state)
+    value, metrics = await arun_node(call)
+    return {"results": handler.to_results(value), "nodes": [metrics]}
+
+
+def build_graph() -> Any:
+    builder = StateGraph(
+        OrchestratorState,
+        context_schema=RunContext,
+        input_schema=OrchestratorInput,
+        output_schema=OrchestratorOutput,
+    )
+    builder.add_node(NODE, RunnableLambda(generate, afunc=agenerate, name=NODE))
+    builder.add_edge(START, NODE)
+    builder.add_edge(NODE, END)
+    return builder.compile(name="monolithic")
+
+
+graph = build_graph()
