@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -46,6 +48,11 @@ class BaseProvider(ABC):
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = dict(config)
         self._models: dict[tuple[str, ModelSettings], BaseChatModel] = {}
+        # Async HTTP clients belong to the event loop that opened their connections, so
+        # models used inside a loop are cached per loop (and dropped with it).
+        self._loop_models: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[tuple[str, ModelSettings], BaseChatModel]
+        ] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     # -- credentials -------------------------------------------------------------
@@ -87,8 +94,12 @@ class BaseProvider(ABC):
     def chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
         """A chat model for these settings, built once and reused (clients are costly)."""
         key = (model_name, settings)
+        try:
+            cache = self._loop_models.setdefault(asyncio.get_running_loop(), {})
+        except RuntimeError:  # no running loop
+            cache = self._models
         with self._lock:
-            model = self._models.get(key)
+            model = cache.get(key)
             if model is None:
                 try:
                     model = self._create_chat_model(model_name, settings)
@@ -96,7 +107,7 @@ class BaseProvider(ABC):
                     raise
                 except Exception as exc:
                     raise self.translate_error(exc, model=model_name) from exc
-                self._models[key] = model
+                cache[key] = model
             return model
 
     @abstractmethod
