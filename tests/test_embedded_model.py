@@ -16,6 +16,7 @@ from backend.llm import LLMOrchestrator, exceptions
 from backend.llm.config import Config
 from backend.llm.handler_registry import get_handler
 from backend.llm.providers import LocalProvider, ModelManager
+from backend.llm.providers._llama_server import EmbeddedServer
 from backend.llm.types import LLMRequest
 
 pytestmark = pytest.mark.embedded
@@ -83,7 +84,7 @@ def test_aexecute_on_the_embedded_model(local_manager):
 def test_the_server_listens_on_loopback_and_needs_its_key(local_manager):
     import httpx
 
-    server = local_manager.resolve("local").provider.server  # type: ignore[attr-defined]
+    server = _server(local_manager)
     base_url = server.start()
     assert base_url.startswith("http://127.0.0.1:")
     assert httpx.get(f"{base_url}/models", timeout=5).status_code == 401
@@ -101,14 +102,20 @@ def test_local_is_started_once_per_process(local_manager):
     assert first.server is other.server
 
 
+def _server(manager: ModelManager) -> EmbeddedServer:
+    provider = manager.resolve("local").provider
+    assert isinstance(provider, LocalProvider)
+    return provider.server
+
+
 def _openai_manager(local_manager: ModelManager, api_key: str) -> ModelManager:
-    server = local_manager.resolve("local").provider.server  # type: ignore[attr-defined]
+    server = _server(local_manager)
     config = Config(openai_base_url=server.start(), openai_api_key=api_key)
     return ModelManager(config)
 
 
 def test_openai_provider_over_real_http(local_manager):
-    server = local_manager.resolve("local").provider.server  # type: ignore[attr-defined]
+    server = _server(local_manager)
     orchestrator = LLMOrchestrator(model_manager=_openai_manager(local_manager, server.api_key))
     response = orchestrator.execute(
         LLMRequest(feature="pillars", operation="improve", data=PILLAR, model_id="openai:smollm2")
