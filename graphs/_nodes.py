@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel
 
 from backend.llm._structured import StructuredResult, ainvoke_structured, invoke_structured
@@ -15,7 +17,23 @@ from backend.llm.context import RunContext
 from backend.llm.providers import ModelSettings, ResolvedModel
 from backend.llm.types import NodeMetrics
 
-__all__ = ["NodeCall", "arun_node", "run_node"]
+__all__ = ["NodeCall", "arun_node", "dual_node", "run_node"]
+
+
+def dual_node(
+    func: Callable[[Any], Any], afunc: Callable[[Any], Awaitable[Any]], name: str
+) -> Runnable[Any, Any]:
+    """A node with a sync body for ``invoke`` and an async one for ``ainvoke``.
+
+    LangGraph's own ``RunnableCallable`` (what it wraps plain functions in) inspects the
+    signature once; ``RunnableLambda`` does so on every call, which costs more than the
+    rest of the orchestration. It is internal to LangGraph, hence the fallback.
+    """
+    try:
+        from langgraph._internal._runnable import RunnableCallable
+    except ImportError:  # pragma: no cover - a LangGraph that moved it
+        return RunnableLambda(func, afunc=afunc, name=name)
+    return RunnableCallable(func, afunc, name=name)
 
 
 @dataclass(frozen=True)

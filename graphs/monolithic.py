@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.runnables import RunnableLambda
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import get_runtime
 
 from backend.llm.context import RunContext
 from backend.llm.handler_registry import registry
 
-from ._nodes import NodeCall, arun_node, run_node
+from ._nodes import NodeCall, arun_node, dual_node, run_node
 from ._state import OrchestratorInput, OrchestratorOutput, OrchestratorState
 
 __all__ = ["NODE", "build_graph", "graph"]
@@ -48,7 +47,7 @@ def build_graph() -> Any:
         input_schema=OrchestratorInput,
         output_schema=OrchestratorOutput,
     )
-    builder.add_node(NODE, RunnableLambda(generate, afunc=agenerate, name=NODE))
+    builder.add_node(NODE, dual_node(generate, agenerate, NODE))
     builder.add_edge(START, NODE)
     builder.add_edge(NODE, END)
     return builder.compile(name="monolithic")

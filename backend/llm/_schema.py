@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -42,7 +43,14 @@ def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
 
 def model_schema(schema: type[BaseModel], *, bounded: bool) -> dict[str, Any]:
     """``schema``'s JSON schema with ``$ref``s inlined (not every vendor resolves them),
-    and string/list lengths capped when ``bounded``."""
+    and string/list lengths capped when ``bounded``. A fresh copy per call."""
+    return copy.deepcopy(_cached_schema(schema, bounded))
+
+
+@lru_cache(maxsize=256)
+def _cached_schema(schema: type[BaseModel], bounded: bool) -> dict[str, Any]:
+    # Generating a JSON schema costs about a millisecond: more than the rest of a run's
+    # orchestration, so it is done once per (schema, bounded).
     raw = schema.model_json_schema()
     inlined: dict[str, Any] = _inline_refs(raw, raw.get("$defs", {}))
     inlined.setdefault("title", schema.__name__)

@@ -1,0 +1,36 @@
+"""Shared helpers for the benchmark scripts (run from the repository root)."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
+
+
+def timed(function: Callable[[], object], runs: int, warmup: int = 5) -> list[float]:
+    """Wall times in ms of ``runs`` calls after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        function()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        function()
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def median(samples: list[float]) -> float:
+    return statistics.median(samples)
