@@ -34,3 +34,7 @@ def percentile(samples: list[float], q: float) -> float:
 
 def median(samples: list[float]) -> float:
     return statistics.median(samples)
+
+
+def summary(samples: list[float]) -> str:
+    return f"median {median(samples):8.3f} ms  p95 {percentile(samples, 0.95):8.3f} ms"

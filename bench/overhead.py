@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, TypedDict
 
-from _common import median, percentile, timed
+from _common import median, summary, timed
 
 from backend.llm import setup
 
@@ -72,12 +72,8 @@ def main() -> None:
         facade += timed(lambda: orchestrator.execute(request), args.runs // 5)
 
     print(f"runs per side:            {len(raw)}")
-    print(
-        f"raw LangGraph graph:      median {median(raw):.3f} ms  p95 {percentile(raw, 0.95):.3f} ms"
-    )
-    print(
-        f"orchestrator.execute():   median {median(facade):.3f} ms  p95 {percentile(facade, 0.95):.3f} ms"
-    )
+    print(f"raw LangGraph graph:      {summary(raw)}")
+    print(f"orchestrator.execute():   {summary(facade)}")
     print(f"ratio (median):           {median(facade) / median(raw):.2f}  (goal <= 1.3)")
 
 
