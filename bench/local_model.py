@@ -1,0 +1,87 @@
+"""The embedded model: cold start, per-operation latency (p50/p95) and peak RSS.
+
+Goals from the core issue: cold start <= 3 s, p50 <= 1 s, RSS <= 600 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+from _common import median, percentile
+
+from backend.llm import setup
+
+setup()
+
+from backend.llm import LLMOrchestrator  # noqa: E402
+from backend.llm.types import LLMRequest  # noqa: E402
+
+PILLAR = {"name": "Core Mechanic", "description": "Players solve puzzles to open new areas."}
+PILLAR_SET = {
+    "pillars": [
+        {
+            "name": "Every fight is a puzzle",
+            "description": "Combat rewards planning over reflexes.",
+        },
+        {"name": "Fast and frantic", "description": "Players react in split seconds."},
+        {"name": "Cozy exploration", "description": "A calm world to wander at your own pace."},
+        {"name": "Permadeath", "description": "Each run starts from scratch."},
+    ],
+    "context": {"genre": "roguelike", "audience": "core PC players", "platform": "PC"},
+}
+OPERATIONS = {
+    "validate": PILLAR,
+    "improve": PILLAR,
+    "evaluate_completeness": PILLAR_SET,
+    "evaluate_contradictions": PILLAR_SET,
+    "suggest_additions": PILLAR_SET,
+    "evaluate_context": PILLAR_SET,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    orchestrator = LLMOrchestrator()
+
+    def run(operation: str) -> tuple[float, int, int]:
+        started = time.perf_counter()
+        response = orchestrator.execute(
+            LLMRequest(feature="pillars", operation=operation, data=OPERATIONS[operation])
+        )
+        elapsed = (time.perf_counter() - started) * 1000
+        meta = response.metadata
+        return elapsed, meta.token_usage.output_tokens, meta.nodes[0].attempts
+
+    started = time.perf_counter()
+    orchestrator.model_manager.resolve("local").provider.prepare()
+    load_ms = (time.perf_counter() - started) * 1000
+    first_ms, first_tokens, _ = run("validate")
+    print(f"model load (embedded server start):       {load_ms:8.0f} ms")
+    print(f"first validate call ({first_tokens} output tokens):   {first_ms:8.0f} ms")
+    print(f"cold start (load + first call):           {load_ms + first_ms:8.0f} ms  (goal <= 3000)")
+    print(
+        f"{'operation':26} {'p50 ms':>8} {'p95 ms':>8} {'out tok':>8} {'tok/s':>6} {'retries':>7}"
+    )
+    all_samples: list[float] = []
+    for operation in OPERATIONS:
+        results = [run(operation) for _ in range(args.runs)]
+        samples = [ms for ms, _, _ in results]
+        tokens = [tok for _, tok, _ in results]
+        retries = sum(attempts - 1 for _, _, attempts in results)
+        all_samples += samples
+        rate = sum(tokens) / (sum(samples) / 1000)
+        print(
+            f"{operation:26} {median(samples):8.0f} {percentile(samples, 0.95):8.0f} "
+            f"{median([float(t) for t in tokens]):8.0f} {rate:6.0f} {retries:7d}"
+        )
+    print(f"{'all operations':26} {median(all_samples):8.0f} {percentile(all_samples, 0.95):8.0f}")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS (process incl. embedded server): {peak_mb:.0f} MB  (goal <= 600)")
+
+
+if __name__ == "__main__":
+    main()
