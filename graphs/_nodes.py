@@ -17,7 +17,7 @@ from backend.llm.context import RunContext
 from backend.llm.providers import ModelSettings, ResolvedModel
 from backend.llm.types import NodeMetrics
 
-__all__ = ["NodeCall", "arun_node", "dual_node", "run_node"]
+__all__ = ["NodeCall", "arun_node", "dual_node", "node_metrics", "run_node"]
 
 
 def dual_node(
@@ -57,10 +57,11 @@ class NodeCall:
         schema: type[BaseModel],
         model_id: str | None = None,
     ) -> NodeCall:
-        settings = context.model_settings()
+        model = context.manager.resolve(model_id or context.model_id)
+        settings = context.model_settings(model.capabilities)
         return cls(
             node=node,
-            model=context.manager.resolve(model_id or context.model_id),
+            model=model,
             messages=messages,
             schema=schema,
             settings=settings,
@@ -69,13 +70,26 @@ class NodeCall:
         )
 
     def metrics(self, result: StructuredResult[Any], started: float) -> dict[str, Any]:
-        return NodeMetrics(
-            node=self.node,
+        return node_metrics(
+            self.node,
+            started,
             model_id=self.model.model_id,
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
             attempts=result.attempts,
             token_usage=result.usage,
-        ).model_dump()
+        )
+
+
+def node_metrics(node: str, started: float, **fields: Any) -> dict[str, Any]:
+    """Metrics of a node that began at ``started`` (``time.perf_counter()``), as a dict."""
+    now_perf, now_wall = time.perf_counter(), time.time()
+    duration = now_perf - started
+    return NodeMetrics(
+        node=node,
+        duration_ms=round(duration * 1000, 3),
+        started_at=now_wall - duration,
+        finished_at=now_wall,
+        **fields,
+    ).model_dump()
 
 
 def run_node(call: NodeCall) -> tuple[BaseModel, dict[str, Any]]:

@@ -159,3 +159,25 @@ def test_unreachable_ollama_is_model_unavailable_with_a_hint():
             LLMRequest(feature="pillars", operation="validate", data=PILLAR, model_id="ollama")
         )
     assert "ollama serve" in (info.value.suggestion or "")
+
+
+@pytest.mark.parametrize("mode", ["monolithic", "agentic"])
+def test_whole_review_in_both_modes_on_the_embedded_model(local_manager, mode):
+    from backend.pillars.llm.schemas import PillarsEvaluation
+
+    orchestrator = LLMOrchestrator(model_manager=local_manager)
+    response = orchestrator.execute(
+        LLMRequest(feature="pillars", operation="evaluate", data=PILLAR_SET, execution_mode=mode)
+    )
+    evaluation = PillarsEvaluation.model_validate(response.results)
+    assert evaluation.model_dump(mode="json") == response.results
+    meta = response.metadata
+    assert meta.execution_mode == mode
+    assert meta.models_used == ["local:smollm2-135m-instruct.q4_1"]
+    if mode == "agentic":
+        assert meta.agentic is not None
+        assert sorted(meta.agentic.agents) == ["completeness", "context", "contradictions"]
+        assert evaluation.context_alignment is not None
+        assert {n.node for n in meta.nodes} >= {"agent:completeness", "cross_check:1"}
+    else:
+        assert [n.node for n in meta.nodes] == ["generate"]

@@ -43,8 +43,11 @@ _ENV_FIELDS: dict[str, str] = {
     "LLM_ORCHESTRATOR_LOCAL_MODEL_PATH": "local_model_path",
     "LLM_ORCHESTRATOR_LOCAL_CONTEXT_SIZE": "local_context_size",
     "LLM_ORCHESTRATOR_LOCAL_THREADS": "local_threads",
+    "LLM_ORCHESTRATOR_LOCAL_SEED": "local_seed",
     "LLM_ORCHESTRATOR_MAX_OUTPUT_TOKENS": "max_output_tokens",
     "LLM_ORCHESTRATOR_OUTPUT_RETRIES": "output_retries",
+    "LLM_ORCHESTRATOR_AGENT_MODELS": "agent_models",
+    "LLM_ORCHESTRATOR_CROSS_CHECK_ROUNDS": "cross_check_rounds",
 }
 
 
@@ -71,6 +74,10 @@ class Config(BaseModel):
     local_context_size: int = Field(default=2048, ge=256)
     local_threads: int | None = None
     local_parallel_slots: int = Field(default=3, ge=1)
+    local_seed: int | None = 42
+
+    agent_models: dict[str, str] = Field(default_factory=dict)
+    cross_check_rounds: int = Field(default=1, ge=0, le=3)
 
     max_output_tokens: int = Field(default=1024, ge=16)
     output_retries: int = Field(default=1, ge=0, le=5)
@@ -103,6 +110,7 @@ class Config(BaseModel):
                     "context_size": self.local_context_size,
                     "threads": self.local_threads,
                     "parallel_slots": self.local_parallel_slots,
+                    "seed": self.local_seed,
                 }
             case _:
                 return {}
@@ -119,18 +127,23 @@ def _unwrap_secrets(config: Config) -> dict[str, Any]:
     }
 
 
-def _build(values: dict[str, Any]) -> Config:
-    if isinstance(values.get("model_aliases"), str):
+def _json_object(values: dict[str, Any], field: str, variable: str) -> None:
+    if isinstance(values.get(field), str):
         try:
-            values["model_aliases"] = {
-                **DEFAULT_MODEL_ALIASES,
-                **json.loads(values["model_aliases"]),
-            }
+            values[field] = json.loads(values[field])
         except json.JSONDecodeError as exc:
             raise InvalidRequestError(
-                "LLM_ORCHESTRATOR_MODEL_ALIASES is not valid JSON.",
-                suggestion='Write it as a JSON object: {"fast": "openai:gpt-4o-mini"}.',
+                f"{variable} is not valid JSON.",
+                suggestion='Write it as a JSON object, e.g. {"fast": "openai:gpt-4o-mini"}.',
             ) from exc
+
+
+def _build(values: dict[str, Any]) -> Config:
+    _json_object(values, "model_aliases", "LLM_ORCHESTRATOR_MODEL_ALIASES")
+    _json_object(values, "agent_models", "LLM_ORCHESTRATOR_AGENT_MODELS")
+    if isinstance(values.get("model_aliases"), dict):
+        # Configured aliases add to (or override) the defaults rather than replace them.
+        values["model_aliases"] = {**DEFAULT_MODEL_ALIASES, **values["model_aliases"]}
     try:
         config = Config.model_validate(values)
     except pydantic.ValidationError as exc:

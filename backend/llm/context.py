@@ -10,7 +10,7 @@ from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
 from .config import get_config
-from .providers import ModelManager, ModelSettings
+from .providers import ModelCapabilities, ModelManager, ModelSettings
 
 __all__ = ["RunContext", "default_model_manager"]
 
@@ -35,6 +35,14 @@ class RunContext:
     output_retries: Annotated[
         int | None, Field(description="Extra attempts after schema-invalid output.")
     ] = None
+    agent_models: Annotated[
+        dict[str, str] | None,
+        Field(description="Agentic mode: a model per agent, e.g. {'contradictions': 'openai'}."),
+    ] = None
+    cross_check_rounds: Annotated[
+        int | None, Field(description="Agentic mode: reconciliation rounds (0 = plain merge).")
+    ] = None
+    strict: Annotated[bool, Field(description="Agentic mode: fail if any agent fails.")] = False
     #: Set by the orchestrator (its own ModelManager); hidden from Studio.
     models: SkipJsonSchema[ModelManager | None] = field(default=None, repr=False, compare=False)
 
@@ -42,11 +50,12 @@ class RunContext:
     def manager(self) -> ModelManager:
         return self.models or default_model_manager()
 
-    def model_settings(self) -> ModelSettings:
+    def model_settings(self, capabilities: ModelCapabilities | None = None) -> ModelSettings:
         config = self.manager.config
         timeout_ms = self.timeout_ms or config.default_timeout_ms
+        model_cap = capabilities.max_output_tokens if capabilities else None
         return ModelSettings(
-            max_tokens=self.max_output_tokens or config.max_output_tokens,
+            max_tokens=self.max_output_tokens or model_cap or config.max_output_tokens,
             temperature=0.2 if self.temperature is None else self.temperature,
             timeout_s=timeout_ms / 1000,
         )
@@ -58,3 +67,14 @@ class RunContext:
             if self.output_retries is None
             else self.output_retries
         )
+
+    def agent_model(self, agent: str) -> str | None:
+        """The model for ``agent``: the run's per-agent choice, the config's, or the run's."""
+        chosen = {**self.manager.config.agent_models, **(self.agent_models or {})}
+        return chosen.get(agent) or self.model_id
+
+    @property
+    def rounds(self) -> int:
+        if self.cross_check_rounds is None:
+            return self.manager.config.cross_check_rounds
+        return self.cross_check_rounds

@@ -15,6 +15,7 @@ from ._bootstrap import setup
 from .config import Config, get_config
 from .context import RunContext
 from .handler_registry import HandlerRegistry, registry
+from .operation_handler import BaseOperationHandler
 from .providers import ModelManager
 from .types import (
     EXECUTION_MODES,
@@ -36,15 +37,13 @@ RunListener = Callable[
 
 def _graph_for(mode: ExecutionMode) -> Any:
     # Imported late: the graphs import this package.
-    if mode == "monolithic":
-        from graphs.monolithic import graph
+    if mode == "agentic":
+        from graphs.agentic import graph as agentic
 
-        return graph
-    raise errors.InvalidRequestError(
-        f"Execution mode {mode!r} is not available yet.",
-        execution_mode=mode,
-        suggestion="Use execution_mode='monolithic'.",
-    )
+        return agentic
+    from graphs.monolithic import graph as monolithic
+
+    return monolithic
 
 
 @dataclass(frozen=True)
@@ -147,15 +146,31 @@ class LLMOrchestrator:
         handler.validate_input(request.data)
         self.model_manager.resolve(request.model_id)
         options = request.options
+        self._check_agent_models(handler, options.agent_models)
         context = RunContext(
             model_id=request.model_id,
             timeout_ms=request.timeout_ms or self.config.default_timeout_ms,
             temperature=options.temperature,
             max_output_tokens=options.max_output_tokens,
             output_retries=options.output_retries,
+            agent_models=options.agent_models or None,
+            cross_check_rounds=options.cross_check_rounds,
+            strict=options.strict,
             models=self.model_manager,
         )
         return _Run(run_id, request, mode, context, started)  # type: ignore[arg-type]
+
+    def _check_agent_models(self, handler: BaseOperationHandler, chosen: Mapping[str, str]) -> None:
+        known = [spec.name for spec in handler.plan().agents] + ["cross_check"]
+        for agent, model_id in chosen.items():
+            if agent not in known:
+                raise errors.InvalidRequestError(
+                    f"{handler.operation_id} has no agent {agent!r}.",
+                    agent=agent,
+                    known_agents=known,
+                    suggestion="Name agents in options.agent_models as in context['known_agents'].",
+                )
+            self.model_manager.resolve(model_id)
 
     def _check_size(self, request: LLMRequest) -> None:
         size = len(json.dumps(request.data, default=str))
@@ -185,6 +200,7 @@ class LLMOrchestrator:
                 token_usage=usage,
                 nodes=nodes,
                 degraded=any(node.status == "failed" for node in nodes),
+                agentic=output.get("agentic"),
             ),
         )
         self._notify(run.request, run.run_id, response)

@@ -12,6 +12,7 @@ from .exceptions import ValidationError
 
 __all__ = [
     "EXECUTION_MODES",
+    "AgenticMetrics",
     "ExecutionMode",
     "ExecutionOptions",
     "LLMRequest",
@@ -47,6 +48,16 @@ class ExecutionOptions(BaseModel):
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     max_output_tokens: int | None = Field(default=None, ge=16, le=32_768)
     output_retries: int | None = Field(default=None, ge=0, le=5)
+    agent_models: dict[str, str] = Field(
+        default_factory=dict,
+        description="Agentic mode: a model per agent, e.g. {'contradictions': 'openai'}.",
+    )
+    cross_check_rounds: int | None = Field(
+        default=None, ge=0, le=3, description="Agentic mode: reconciliation rounds (0 = merge)."
+    )
+    strict: bool = Field(
+        default=False, description="Agentic mode: fail the run if any agent fails."
+    )
 
 
 class LLMRequest(BaseModel):
@@ -115,10 +126,33 @@ class NodeMetrics(BaseModel):
     node: str
     model_id: str | None = None
     duration_ms: float = 0.0
+    #: Model calls made (a schema-invalid answer is asked again: two calls).
     attempts: int = 0
+    #: Agentic mode: tries repeated after a transient error (rate limit, timeout, ...).
+    retries: int = 0
     status: NodeStatus = "succeeded"
     token_usage: TokenUsage = Field(default_factory=TokenUsage)
     error: dict[str, Any] | None = None
+    #: Wall-clock start and end (epoch seconds), to see how nodes overlapped.
+    started_at: float | None = None
+    finished_at: float | None = None
+
+
+class AgenticMetrics(BaseModel):
+    """How the agentic run went: which agents ran, failed or were skipped, and how long
+    the parallel phase waited on its slowest agent."""
+
+    plan: Literal["multi_agent", "single_agent"]
+    agents: list[str]
+    failed_agents: list[str] = Field(default_factory=list)
+    skipped_agents: list[str] = Field(default_factory=list)
+    cross_check_rounds: int = 0
+    #: From the first agent's start to the last agent's end.
+    parallel_phase_ms: float = 0.0
+    slowest_agent: str | None = None
+    slowest_agent_ms: float = 0.0
+    #: From the first agent's end to the last agent's end: time spent waiting on stragglers.
+    waiting_on_slowest_ms: float = 0.0
 
 
 class ResponseMetadata(BaseModel):
@@ -130,7 +164,10 @@ class ResponseMetadata(BaseModel):
     requested_model: str | None = None
     token_usage: TokenUsage = Field(default_factory=TokenUsage)
     nodes: list[NodeMetrics] = Field(default_factory=list)
-    degraded: bool = False
+    degraded: bool = Field(
+        default=False, description="True when some agents failed and the result lacks their part."
+    )
+    agentic: AgenticMetrics | None = None
 
     @property
     def node_timings(self) -> dict[str, float]:

@@ -23,6 +23,9 @@ class ModelCapabilities(BaseModel):
     context_window: int = 8192
     #: Cap string and list lengths in the schema sent to the model.
     bounded_output: bool = False
+    #: Default cap on generated tokens; None uses the configured one. Small models get
+    #: room for the whole bounded schema (their JSON is verbose), so it is never cut off.
+    max_output_tokens: int | None = None
     #: Reference price per million tokens (input, output) in USD, for cost reports.
     price_per_mtok: tuple[float, float] = (0.0, 0.0)
 
@@ -59,8 +62,16 @@ _RULES: list[tuple[str, str, ModelCapabilities]] = [
         ModelCapabilities(context_window=1_048_576, price_per_mtok=(1.25, 10.0)),
     ),
     ("gemini", "", ModelCapabilities(context_window=1_048_576)),
-    ("ollama", "", ModelCapabilities(context_window=8192, bounded_output=True)),
-    ("local", "", ModelCapabilities(context_window=4096, bounded_output=True)),
+    (
+        "ollama",
+        "",
+        ModelCapabilities(context_window=8192, bounded_output=True, max_output_tokens=2048),
+    ),
+    (
+        "local",
+        "",
+        ModelCapabilities(context_window=2048, bounded_output=True, max_output_tokens=1536),
+    ),
 ]
 
 

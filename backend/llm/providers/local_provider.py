@@ -84,6 +84,12 @@ class LocalProvider(OpenAIProvider):
         return self.server.running
 
     @property
+    def sampling_seed(self) -> int | None:
+        # Reproducible runs by default (thesis experiments, tests); None samples freely.
+        seed = self.config.get("seed", 42)
+        return None if seed is None else int(seed)
+
+    @property
     def sdk_max_retries(self) -> int:
         return 0  # in-process: a retry would hit the same failure
 

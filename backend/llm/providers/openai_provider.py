@@ -18,6 +18,14 @@ if TYPE_CHECKING:
 __all__ = ["OpenAIProvider"]
 
 
+def _bad_request(exc: BaseException) -> ErrorClass:
+    # OpenAI says "context_length_exceeded"; llama.cpp "exceeds the available context size".
+    text = str(exc).lower()
+    if "context_length" in text or "context size" in text or "context window" in text:
+        return errors.InsufficientResourcesError
+    return errors.ProviderError
+
+
 def openai_error_map() -> ErrorMap:
     """Every exception class the ``openai`` SDK exports, mapped (a test enforces this)."""
     import openai
@@ -29,7 +37,7 @@ def openai_error_map() -> ErrorMap:
         openai.PermissionDeniedError: errors.PermissionDeniedError,
         openai.NotFoundError: errors.ModelUnavailableError,
         openai.RateLimitError: errors.RateLimitError,
-        openai.BadRequestError: errors.ProviderError,
+        openai.BadRequestError: _bad_request,
         openai.ConflictError: errors.ProviderError,
         openai.UnprocessableEntityError: errors.ProviderError,
         openai.InternalServerError: errors.ProviderError,
@@ -77,6 +85,10 @@ class OpenAIProvider(BaseProvider):
     def sdk_max_retries(self) -> int:
         return int(self.config.get("max_retries", 2))
 
+    @property
+    def sampling_seed(self) -> int | None:
+        return None
+
     def _create_chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
         from langchain_openai import ChatOpenAI
 
@@ -89,4 +101,5 @@ class OpenAIProvider(BaseProvider):
             temperature=settings.temperature,
             timeout=settings.timeout_s,
             max_retries=self.sdk_max_retries,
+            seed=self.sampling_seed,
         )

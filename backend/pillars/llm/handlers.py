@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from agents.pillars import PILLARS_REVIEW_PLAN
 from backend.llm.exceptions import ValidationError
 from backend.llm.handler_registry import register_handler
 from backend.llm.operation_handler import BaseOperationHandler
 
 from . import prompts
+from .prompts import format_context, format_pillars
 from .schemas import (
     CompletenessEvaluation,
     ContextEvaluation,
@@ -18,6 +20,7 @@ from .schemas import (
     PillarInput,
     PillarSetInput,
     PillarSetWithContextInput,
+    PillarsEvaluation,
     PillarSuggestions,
     PillarValidation,
 )
@@ -26,26 +29,12 @@ __all__ = [
     "EvaluateCompletenessHandler",
     "EvaluateContextHandler",
     "EvaluateContradictionsHandler",
+    "EvaluatePillarsHandler",
     "ImprovePillarHandler",
     "PillarSetHandler",
     "SuggestAdditionsHandler",
     "ValidatePillarHandler",
-    "format_context",
-    "format_pillars",
 ]
-
-
-def format_pillars(pillars: list[dict[str, Any]]) -> str:
-    return "\n".join(
-        f"{i}. {p['name'].strip()}: {p['description'].strip()}" for i, p in enumerate(pillars, 1)
-    )
-
-
-def format_context(context: dict[str, Any] | None) -> str:
-    if not context:
-        return ""
-    lines = [f"- {key}: {value}" for key, value in context.items() if value]
-    return "Game context:\n" + "\n".join(lines) + "\n\n" if lines else ""
 
 
 class SinglePillarHandler(BaseOperationHandler):
@@ -135,3 +124,13 @@ class EvaluateContextHandler(PillarSetHandler):
                 errors=[{"field": "context", "error": "all fields are empty"}],
                 suggestion="Give at least one of genre, audience, platform, vision.",
             )
+
+
+@register_handler
+class EvaluatePillarsHandler(PillarSetHandler):
+    """Review a pillar set as a whole: completeness, contradictions, context alignment."""
+
+    operation_id = "pillars.evaluate"
+    response_schema = PillarsEvaluation
+    template = prompts.EVALUATE
+    agentic_plan = PILLARS_REVIEW_PLAN

@@ -6,14 +6,34 @@ A design pillar is a short statement of what the game must deliver to the player
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
+    "CROSS_CHECK",
+    "EVALUATE",
     "EVALUATE_COMPLETENESS",
     "EVALUATE_CONTEXT",
     "EVALUATE_CONTRADICTIONS",
     "IMPROVE",
     "SUGGEST_ADDITIONS",
     "VALIDATE",
+    "format_context",
+    "format_pillars",
 ]
+
+
+def format_pillars(pillars: list[dict[str, Any]]) -> str:
+    return "\n".join(
+        f"{i}. {p['name'].strip()}: {p['description'].strip()}" for i, p in enumerate(pillars, 1)
+    )
+
+
+def format_context(context: dict[str, Any] | None) -> str:
+    if not context:
+        return ""
+    lines = [f"- {key}: {value}" for key, value in context.items() if value]
+    return "Game context:\n" + "\n".join(lines) + "\n\n" if lines else ""
+
 
 VALIDATE = """\
 Review this game design pillar.
@@ -88,4 +108,42 @@ Evaluate how well each design pillar fits the game described by this context.
 For each pillar give its name exactly as written, a score from 0 to 100 for alignment
 with the genre, audience, platform and vision, and a note on what fits or clashes.
 Then give an overall score and feedback.
+"""
+
+EVALUATE = """\
+Review this set of game design pillars as a whole.
+
+{context}Pillars:
+{pillars}
+
+1. Completeness: which design areas (core loop, motivation and progression, challenge,
+   moment-to-moment feel, world and tone, social or replay) the pillars cover, which
+   important areas are missing and why they matter, a score from 0 to 100, and whether
+   the set is complete.
+2. Contradictions: pairs of pillars (named exactly as written) that push the design in
+   opposite directions, with the concrete conflict and a severity (low, medium, high).
+   Tension that the context explains away is not a contradiction.
+3. Context alignment (only if a game context is given, otherwise null): for each pillar
+   a score from 0 to 100 and a note on how it fits the genre, audience, platform and
+   vision, and an overall score.
+
+Finish with an overall_score from 0 to 100 for the set and a short summary.
+"""
+
+CROSS_CHECK = """\
+Three specialists reviewed the same set of game design pillars independently. Reconcile
+their findings.
+
+{context}Pillars:
+{pillars}
+
+Completeness review (score {completeness_score}): covered {covered}; missing {missing}.
+Context review: {context_review}
+Contradictions found:
+{contradictions}
+
+Dismiss (by number) every contradiction that duplicates another, or that the game
+context or a missing design area explains rather than a real conflict between pillars.
+Then give an overall_score from 0 to 100 for the set and a summary of the review that
+takes all three specialists into account.
 """

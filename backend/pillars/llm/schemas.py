@@ -15,6 +15,7 @@ __all__ = [
     "ContextEvaluation",
     "Contradiction",
     "ContradictionsEvaluation",
+    "CrossCheckReview",
     "GameContext",
     "MissingArea",
     "PillarAlignment",
@@ -26,6 +27,7 @@ __all__ = [
     "PillarSuggestion",
     "PillarSuggestions",
     "PillarValidation",
+    "PillarsEvaluation",
 ]
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -159,3 +161,27 @@ class ContextEvaluation(BaseModel):
     overall_score: Score
     pillars: Annotated[list[PillarAlignment], Field(max_length=MAX_PILLARS)]
     feedback: Text
+
+
+class PillarsEvaluation(BaseModel):
+    """``pillars.evaluate``: the whole review of a pillar set, in either execution mode."""
+
+    completeness: CompletenessEvaluation
+    contradictions: ContradictionsEvaluation
+    context_alignment: ContextEvaluation | None = Field(
+        default=None, description="Null when the request has no game context."
+    )
+    overall_score: Score
+    summary: Text
+
+
+class CrossCheckReview(BaseModel):
+    """A reviewer's reconciliation of the specialists' findings (agentic cross-check)."""
+
+    dismissed_contradictions: Annotated[list[int], Field(max_length=15)] = Field(
+        default_factory=list,
+        description="Numbers of listed contradictions that are duplicates, or that the game "
+        "context or a missing area explains rather than a real conflict.",
+    )
+    overall_score: Score
+    summary: Text
