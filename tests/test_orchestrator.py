@@ -220,6 +220,6 @@ def test_metadata_reports_temperature_and_token_cap_reach_the_model():
     manager, provider = fake_manager(replies(VALID))
     orch = LLMOrchestrator(model_manager=manager)
     orch.execute(validate(options={"temperature": 0.9, "max_output_tokens": 77}))
-    (settings,) = {key[1] for key in provider._models}
+    (settings,) = {key[2] for key in provider._models if key[0] == "chat"}
     assert settings.temperature == 0.9
     assert settings.max_tokens == 77

@@ -15,7 +15,6 @@ import pydantic
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from . import exceptions as errors
-from ._schema import model_schema
 from .types import TokenUsage, pydantic_errors
 
 if TYPE_CHECKING:
@@ -55,11 +54,12 @@ class _Conversation(Generic[T]):
         self.usage = TokenUsage()
         self.attempts = 0
         self.last_errors: list[dict[str, Any]] = []
-        chat_model = model.chat_model(settings)
-        self.runnable: Runnable[Any, Any] = chat_model.with_structured_output(
-            model_schema(schema, bounded=model.capabilities.bounded_output),
+        self.runnable: Runnable[Any, Any] = model.provider.structured_model(
+            model.details.model,
+            settings,
+            schema,
             method=model.capabilities.structured_output,
-            include_raw=True,
+            bounded=model.capabilities.bounded_output,
         )
 
     def next_attempt(self) -> bool:

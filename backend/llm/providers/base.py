@@ -6,17 +6,21 @@ import asyncio
 import threading
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from .. import exceptions as errors
+from .._schema import model_schema
 from ..types import ProviderType
 from ._errors import ErrorClass, ErrorMap, translate
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
+    from langchain_core.runnables import Runnable
+
+T = TypeVar("T")
 
 __all__ = ["BaseProvider", "ModelSettings"]
 
@@ -47,13 +51,13 @@ class BaseProvider(ABC):
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = dict(config)
-        self._models: dict[tuple[str, ModelSettings], BaseChatModel] = {}
+        self._models: dict[tuple[Any, ...], Any] = {}
         # Async HTTP clients belong to the event loop that opened their connections, so
         # models used inside a loop are cached per loop (and dropped with it).
         self._loop_models: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[tuple[str, ModelSettings], BaseChatModel]
+            asyncio.AbstractEventLoop, dict[tuple[Any, ...], Any]
         ] = weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     # -- credentials -------------------------------------------------------------
     @property
@@ -91,24 +95,46 @@ class BaseProvider(ABC):
     def is_prepared(self) -> bool:
         return True
 
-    def chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
-        """A chat model for these settings, built once and reused (clients are costly)."""
-        key = (model_name, settings)
+    def _cached(self, key: tuple[Any, ...], build: Callable[[], T]) -> T:
         try:
             cache = self._loop_models.setdefault(asyncio.get_running_loop(), {})
         except RuntimeError:  # no running loop
             cache = self._models
         with self._lock:
-            model = cache.get(key)
-            if model is None:
-                try:
-                    model = self._create_chat_model(model_name, settings)
-                except errors.LLMOrchestratorError:
-                    raise
-                except Exception as exc:
-                    raise self.translate_error(exc, model=model_name) from exc
-                cache[key] = model
-            return model
+            if key not in cache:
+                cache[key] = build()
+            return cast("T", cache[key])
+
+    def chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
+        """A chat model for these settings, built once and reused (clients are costly)."""
+
+        def build() -> BaseChatModel:
+            try:
+                return self._create_chat_model(model_name, settings)
+            except errors.LLMOrchestratorError:
+                raise
+            except Exception as exc:
+                raise self.translate_error(exc, model=model_name) from exc
+
+        return self._cached(("chat", model_name, settings), build)
+
+    def structured_model(
+        self,
+        model_name: str,
+        settings: ModelSettings,
+        schema: type[BaseModel],
+        *,
+        method: str,
+        bounded: bool,
+    ) -> Runnable[Any, Any]:
+        """The chat model wrapped to answer in ``schema`` (raw message included), cached:
+        building the wrapper and its JSON schema costs more than a fake model's answer."""
+        return self._cached(
+            ("structured", model_name, settings, schema, method, bounded),
+            lambda: self.chat_model(model_name, settings).with_structured_output(
+                model_schema(schema, bounded=bounded), method=method, include_raw=True
+            ),
+        )
 
     @abstractmethod
     def _create_chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:

@@ -6,6 +6,7 @@ embedded server (same chat model class, same error table).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import threading
 from collections.abc import Mapping
@@ -33,7 +34,7 @@ class LocalProvider(OpenAIProvider):
         "LLM_ORCHESTRATOR_LOCAL_CONTEXT_SIZE.",
     }
 
-    @property
+    @functools.cached_property
     def model_path(self) -> Path:
         configured = self.config.get("model_path")
         return Path(configured).expanduser() if configured else bundled_model_path()
