@@ -28,6 +28,7 @@ test: lint typecheck unit  ## Everything CI runs: lint, types, the whole test su
 bench: setup
 	$(RUN) python bench/overhead.py
 	$(RUN) python bench/local_model.py
+	$(RUN) python bench/agentic_parallel.py
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis

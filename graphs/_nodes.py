@@ -12,7 +12,12 @@ from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import BaseModel
 
-from backend.llm._structured import StructuredResult, ainvoke_structured, invoke_structured
+from backend.llm._structured import (
+    StructuredResult,
+    ainvoke_structured,
+    invoke_structured,
+    structured_runnable,
+)
 from backend.llm.context import RunContext
 from backend.llm.providers import ModelSettings, ResolvedModel
 from backend.llm.types import NodeMetrics
@@ -108,11 +113,19 @@ def run_node(call: NodeCall) -> tuple[BaseModel, dict[str, Any]]:
     return result.value, call.metrics(result, started)
 
 
-async def arun_node(call: NodeCall) -> tuple[BaseModel, dict[str, Any]]:
+async def arun_node(build: Callable[[], NodeCall]) -> tuple[BaseModel, dict[str, Any]]:
+    """``run_node`` for the event loop. ``build`` and the set-up it triggers (reading
+    config, starting the local server, building clients) block, so they run in a
+    worker thread: LangGraph's dev server rejects blocking calls on its loop."""
     started = time.perf_counter()
-    if not call.model.provider.is_prepared():
-        # Starting a local server blocks; keep it off the event loop.
-        await asyncio.to_thread(call.model.provider.prepare)
+    loop = asyncio.get_running_loop()
+
+    def prepare() -> tuple[NodeCall, Runnable[Any, Any]]:
+        call = build()
+        call.model.provider.prepare()
+        return call, structured_runnable(call.model, call.schema, call.settings, loop)
+
+    call, runnable = await asyncio.to_thread(prepare)
     result = await ainvoke_structured(
         call.model,
         call.messages,
@@ -120,5 +133,6 @@ async def arun_node(call: NodeCall) -> tuple[BaseModel, dict[str, Any]]:
         call.settings,
         retries=call.retries,
         deadline=call.deadline,
+        runnable=runnable,
     )
     return result.value, call.metrics(result, started)

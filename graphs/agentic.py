@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -26,13 +27,17 @@ from langgraph.types import Send
 
 from agents.base import AgentPlan, AgentSpec
 from backend.llm import exceptions as errors
+from backend.llm import setup
 from backend.llm.context import RunContext
 from backend.llm.handler_registry import get_handler, registry
 from backend.llm.operation_handler import DEFAULT_SYSTEM_PROMPT, BaseOperationHandler
 from backend.llm.types import AgenticMetrics, NodeMetrics
+from graphs._nodes import NodeCall, arun_node, dual_node, node_metrics, run_node
+from graphs._state import AgenticState, AgentTask, OrchestratorInput, OrchestratorOutput
 
-from ._nodes import NodeCall, arun_node, dual_node, node_metrics, run_node
-from ._state import AgenticState, AgentTask, OrchestratorInput, OrchestratorOutput
+# Loaded on its own (LangGraph Studio, scripts), the graph still needs the Django apps,
+# whose ready() registers the operation handlers.
+setup()
 
 __all__ = ["build_graph", "graph"]
 
@@ -153,7 +158,7 @@ async def arun_agent(task: AgentTask) -> dict[str, Any]:
     agent = _AgentRun(task)
     while True:
         try:
-            return agent.succeeded(*await arun_node(agent.call()))
+            return agent.succeeded(*await arun_node(agent.call))
         except errors.LLMOrchestratorError as error:
             if (delay := agent.retry_delay(error)) is None:
                 return agent.failed(error)
@@ -217,21 +222,28 @@ def after_merge(state: AgenticState) -> str:
 
 
 # -- cross-check (agent-to-agent) ---------------------------------------------------------------
-def _review_call(state: AgenticState) -> tuple[NodeCall, AgentPlan, Any]:
+def _review_call(state: AgenticState) -> tuple[str, AgentPlan, Any, Callable[[], NodeCall]]:
+    """The reviewer's node name, plan, merged result, and a builder for its model call
+    (building resolves models, which may block: the async body runs it in a thread)."""
     handler = _handler(state)
     plan_ = handler.plan()
     assert plan_.cross_check is not None
     merged = handler.response_schema.model_validate(state["results"])
     prompt = plan_.cross_check.build_prompt(merged, state.get("findings", {}), state["data"])
+    node = f"{CROSS_CHECK}:{state.get('round', 0) + 1}"
+    schema = plan_.cross_check.schema
     context = _context()
-    call = NodeCall.build(
-        f"{CROSS_CHECK}:{state.get('round', 0) + 1}",
-        context,
-        [SystemMessage(DEFAULT_SYSTEM_PROMPT), HumanMessage(prompt)],
-        plan_.cross_check.schema,
-        model_id=context.agent_model(CROSS_CHECK),
-    )
-    return call, plan_, merged
+
+    def build() -> NodeCall:
+        return NodeCall.build(
+            node,
+            context,
+            [SystemMessage(DEFAULT_SYSTEM_PROMPT), HumanMessage(prompt)],
+            schema,
+            model_id=context.agent_model(CROSS_CHECK),
+        )
+
+    return node, plan_, merged, build
 
 
 def _reviewed(
@@ -262,21 +274,21 @@ def _review_failed(
 
 def cross_check(state: AgenticState) -> dict[str, Any]:
     started = time.perf_counter()
-    call, plan_, merged = _review_call(state)
+    node, plan_, merged, build = _review_call(state)
     try:
-        value, metrics = run_node(call)
+        value, metrics = run_node(build())
     except errors.LLMOrchestratorError as error:
-        return _review_failed(state, call.node, started, error)
+        return _review_failed(state, node, started, error)
     return _reviewed(state, plan_, merged, value, metrics)
 
 
 async def across_check(state: AgenticState) -> dict[str, Any]:
     started = time.perf_counter()
-    call, plan_, merged = _review_call(state)
+    node, plan_, merged, build = _review_call(state)
     try:
-        value, metrics = await arun_node(call)
+        value, metrics = await arun_node(build)
     except errors.LLMOrchestratorError as error:
-        return _review_failed(state, call.node, started, error)
+        return _review_failed(state, node, started, error)
     return _reviewed(state, plan_, merged, value, metrics)
 
 

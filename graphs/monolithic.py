@@ -7,11 +7,15 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import get_runtime
 
+from backend.llm import setup
 from backend.llm.context import RunContext
 from backend.llm.handler_registry import registry
+from graphs._nodes import NodeCall, arun_node, dual_node, run_node
+from graphs._state import OrchestratorInput, OrchestratorOutput, OrchestratorState
 
-from ._nodes import NodeCall, arun_node, dual_node, run_node
-from ._state import OrchestratorInput, OrchestratorOutput, OrchestratorState
+# Loaded on its own (LangGraph Studio, scripts), the graph still needs the Django apps,
+# whose ready() registers the operation handlers.
+setup()
 
 __all__ = ["NODE", "build_graph", "graph"]
 
@@ -35,8 +39,8 @@ def generate(state: OrchestratorState) -> dict[str, Any]:
 
 
 async def agenerate(state: OrchestratorState) -> dict[str, Any]:
-    call, handler = _call(state)
-    value, metrics = await arun_node(call)
+    handler = registry.get(state["feature"], state["operation"])()
+    value, metrics = await arun_node(lambda: _call(state)[0])
     return {"results": handler.to_results(value), "nodes": [metrics]}
 
 

@@ -6,6 +6,7 @@ so retry, token accounting and error translation live in exactly one place.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
     from .providers import ModelSettings, ResolvedModel
 
-__all__ = ["StructuredResult", "ainvoke_structured", "invoke_structured"]
+__all__ = ["StructuredResult", "ainvoke_structured", "invoke_structured", "structured_runnable"]
 
 T = TypeVar("T", bound=pydantic.BaseModel)
 
@@ -45,6 +46,7 @@ class _Conversation(Generic[T]):
         settings: ModelSettings,
         retries: int,
         deadline: float | None,
+        runnable: Runnable[Any, Any] | None,
     ) -> None:
         self.model = model
         self.messages = list(messages)
@@ -54,13 +56,7 @@ class _Conversation(Generic[T]):
         self.usage = TokenUsage()
         self.attempts = 0
         self.last_errors: list[dict[str, Any]] = []
-        self.runnable: Runnable[Any, Any] = model.provider.structured_model(
-            model.details.model,
-            settings,
-            schema,
-            method=model.capabilities.structured_output,
-            bounded=model.capabilities.bounded_output,
-        )
+        self.runnable = runnable or structured_runnable(model, schema, settings)
 
     def next_attempt(self) -> bool:
         if self.attempts >= self.max_attempts:
@@ -118,6 +114,24 @@ class _Conversation(Generic[T]):
         )
 
 
+def structured_runnable(
+    model: ResolvedModel,
+    schema: type[pydantic.BaseModel],
+    settings: ModelSettings,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> Runnable[Any, Any]:
+    """The model wrapped for ``schema``. Building it may block (client set-up reads
+    certificates): async callers build it in a thread and pass their ``loop``."""
+    return model.provider.structured_model(
+        model.details.model,
+        settings,
+        schema,
+        method=model.capabilities.structured_output,
+        bounded=model.capabilities.bounded_output,
+        loop=loop,
+    )
+
+
 def invoke_structured(
     model: ResolvedModel,
     messages: Sequence[BaseMessage],
@@ -127,7 +141,7 @@ def invoke_structured(
     retries: int = 1,
     deadline: float | None = None,
 ) -> StructuredResult[T]:
-    call = _Conversation(model, messages, schema, settings, retries, deadline)
+    call = _Conversation(model, messages, schema, settings, retries, deadline, None)
     while call.next_attempt():
         try:
             output = call.runnable.invoke(call.messages)
@@ -146,8 +160,9 @@ async def ainvoke_structured(
     *,
     retries: int = 1,
     deadline: float | None = None,
+    runnable: Runnable[Any, Any] | None = None,
 ) -> StructuredResult[T]:
-    call = _Conversation(model, messages, schema, settings, retries, deadline)
+    call = _Conversation(model, messages, schema, settings, retries, deadline, runnable)
     while call.next_attempt():
         try:
             output = await call.runnable.ainvoke(call.messages)

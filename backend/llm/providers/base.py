@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import weakref
 from abc import ABC, abstractmethod
@@ -95,18 +96,31 @@ class BaseProvider(ABC):
     def is_prepared(self) -> bool:
         return True
 
-    def _cached(self, key: tuple[Any, ...], build: Callable[[], T]) -> T:
-        try:
-            cache = self._loop_models.setdefault(asyncio.get_running_loop(), {})
-        except RuntimeError:  # no running loop
-            cache = self._models
+    def _cached(
+        self,
+        key: tuple[Any, ...],
+        build: Callable[[], T],
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> T:
+        if loop is None:
+            with contextlib.suppress(RuntimeError):  # no running loop: the sync cache
+                loop = asyncio.get_running_loop()
+        cache = self._models if loop is None else self._loop_models.setdefault(loop, {})
         with self._lock:
             if key not in cache:
                 cache[key] = build()
             return cast("T", cache[key])
 
-    def chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
-        """A chat model for these settings, built once and reused (clients are costly)."""
+    def chat_model(
+        self,
+        model_name: str,
+        settings: ModelSettings,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> BaseChatModel:
+        """A chat model for these settings, built once and reused (clients are costly).
+
+        ``loop``: the event loop it will be used in, when built from a worker thread.
+        """
 
         def build() -> BaseChatModel:
             try:
@@ -116,7 +130,7 @@ class BaseProvider(ABC):
             except Exception as exc:
                 raise self.translate_error(exc, model=model_name) from exc
 
-        return self._cached(("chat", model_name, settings), build)
+        return self._cached(("chat", model_name, settings), build, loop)
 
     def structured_model(
         self,
@@ -126,14 +140,16 @@ class BaseProvider(ABC):
         *,
         method: str,
         bounded: bool,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> Runnable[Any, Any]:
         """The chat model wrapped to answer in ``schema`` (raw message included), cached:
         building the wrapper and its JSON schema costs more than a fake model's answer."""
         return self._cached(
             ("structured", model_name, settings, schema, method, bounded),
-            lambda: self.chat_model(model_name, settings).with_structured_output(
+            lambda: self.chat_model(model_name, settings, loop).with_structured_output(
                 model_schema(schema, bounded=bounded), method=method, include_raw=True
             ),
+            loop,
         )
 
     @abstractmethod
