@@ -10,6 +10,19 @@ class LlmConfig(AppConfig):
     verbose_name = "LLM Orchestrator"
 
     def ready(self) -> None:
+        import django_stubs_ext
+        from rest_framework import fields, serializers, viewsets
+
+        # Generic DRF classes (`ModelSerializer[Pillar]`) at runtime, for mypy's sake.
+        django_stubs_ext.monkeypatch(
+            extra_classes=[
+                fields.Field,
+                serializers.BaseSerializer,
+                viewsets.GenericViewSet,
+                viewsets.ModelViewSet,
+                viewsets.ReadOnlyModelViewSet,
+            ]
+        )
         from .config import reset_config
         from .context import default_model_manager
         from .handler_registry import autodiscover

@@ -103,6 +103,17 @@ class LLMOrchestratorError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
 
+    @staticmethod
+    def from_dict(payload: Mapping[str, Any]) -> LLMOrchestratorError:
+        """Rebuild a stored error (``to_dict()`` output) as its typed class."""
+        classes = {cls.code: cls for cls in all_error_classes()}
+        cls = classes.get(str(payload.get("code")), AgentFailureError)
+        return cls(
+            str(payload.get("message") or cls.default_message),
+            context=payload.get("context") or {},
+            suggestion=payload.get("suggestion"),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The body of an API error response (without the outer ``error`` key)."""
         return {

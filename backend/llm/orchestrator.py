@@ -89,8 +89,11 @@ class LLMOrchestrator:
         self.listeners: list[RunListener] = list(listeners or [])
 
     # -- public API ----------------------------------------------------------------
-    def execute(self, request: LLMRequest | Mapping[str, Any]) -> LLMResponse:
-        run_id, started = str(uuid.uuid4()), time.perf_counter()
+    def execute(
+        self, request: LLMRequest | Mapping[str, Any], *, run_id: str | None = None
+    ) -> LLMResponse:
+        """Run ``request``; ``run_id`` lets a caller that records runs choose the id."""
+        run_id, started = run_id or str(uuid.uuid4()), time.perf_counter()
         try:
             run = self._start(request, run_id, started)
             output = _graph_for(run.mode).invoke(run.graph_input, context=run.context)
@@ -101,8 +104,10 @@ class LLMOrchestrator:
                 raise
             raise error from exc
 
-    async def aexecute(self, request: LLMRequest | Mapping[str, Any]) -> LLMResponse:
-        run_id, started = str(uuid.uuid4()), time.perf_counter()
+    async def aexecute(
+        self, request: LLMRequest | Mapping[str, Any], *, run_id: str | None = None
+    ) -> LLMResponse:
+        run_id, started = run_id or str(uuid.uuid4()), time.perf_counter()
         try:
             run = self._start(request, run_id, started)
             graph = _graph_for(run.mode)

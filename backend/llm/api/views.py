@@ -1,0 +1,123 @@
+"""Endpoints of ``/api/llm/``: execute, runs, operations, models."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from backend.llm._schema import model_schema
+from backend.llm.handler_registry import registry
+from backend.llm.models import Run
+
+from .execution import (
+    CanExecuteRuns,
+    ExecuteRateThrottle,
+    authenticated_user,
+    get_run_service,
+    run_and_respond,
+)
+from .serializers import (
+    ErrorSerializer,
+    ExecuteRequestSerializer,
+    RunResultSerializer,
+    RunSerializer,
+)
+
+__all__ = ["ExecuteView", "ModelsView", "OperationsView", "RunViewSet", "execute_schema"]
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Same key and body: the stored run is returned without calling the model.",
+)
+ERRORS = {status: ErrorSerializer for status in (400, 401, 403, 409, 429, 500, 502, 503, 504)}
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def execute_schema(request: type[Any]) -> Callable[[F], F]:
+    """The OpenAPI description shared by every endpoint that runs an operation."""
+    decorator: Callable[[F], F] = extend_schema(
+        request=request,
+        responses={200: RunResultSerializer, **ERRORS},
+        parameters=[IDEMPOTENCY_KEY],
+    )
+    return decorator
+
+
+class ExecuteView(APIView):
+    permission_classes = (IsAuthenticated, CanExecuteRuns)
+    throttle_classes = (ExecuteRateThrottle,)
+
+    @execute_schema(ExecuteRequestSerializer)
+    def post(self, request: Request) -> Response:
+        body = ExecuteRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        fields = body.validated_data
+        return run_and_respond(
+            request,
+            feature=fields["feature"],
+            operation=fields["operation"],
+            data=fields["data"],
+            choices=fields,
+        )
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.QUERY, required=False)
+        for name in ("status", "feature", "operation", "mode")
+    ]
+)
+class RunViewSet(viewsets.ReadOnlyModelViewSet[Run]):
+    """The caller's runs; another user's run is a 404 (RunNotFoundError)."""
+
+    serializer_class = RunSerializer
+    lookup_field = "run_id"
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+    not_found_error = True
+
+    def get_queryset(self) -> QuerySet[Run]:
+        runs = Run.objects.filter(owner=authenticated_user(self.request))
+        for name in ("status", "feature", "operation", "mode"):
+            if value := self.request.query_params.get(name):
+                runs = runs.filter(**{name: value})
+        return runs
+
+
+class OperationsView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        operations = []
+        for operation_id in registry.operations():
+            handler = registry.get(*operation_id.split(".", 1))
+            operations.append(
+                {
+                    "operation": operation_id,
+                    "description": handler.description(),
+                    "agentic_plan": [spec.name for spec in handler.plan().agents],
+                    "input_schema": handler.input_schema.model_json_schema()
+                    if handler.input_schema
+                    else None,
+                    "response_schema": model_schema(handler.response_schema, bounded=False),
+                }
+            )
+        return Response({"operations": operations})
+
+
+class ModelsView(APIView):
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    def get(self, request: Request) -> Response:
+        return Response(get_run_service().orchestrator.model_manager.describe())

@@ -1,0 +1,58 @@
+"""Persisted runs: every execution through the API, succeeded or not."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+__all__ = ["Run"]
+
+
+class Run(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        DEGRADED = "degraded"
+        FAILED = "failed"
+
+    run_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="llm_runs"
+    )
+    feature = models.CharField(max_length=64)
+    operation = models.CharField(max_length=64)
+    mode = models.CharField(max_length=16, blank=True)
+    requested_model = models.CharField(max_length=200, blank=True)
+    resolved_models = models.JSONField(default=list, blank=True)
+    request_data = models.JSONField(default=dict, blank=True)
+    request_options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    results = models.JSONField(null=True, blank=True)
+    error = models.JSONField(null=True, blank=True, help_text="code, message, context, suggestion")
+    metadata = models.JSONField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints = (
+            # The database, not a check-then-insert, decides which of two concurrent
+            # requests with one key runs.
+            models.UniqueConstraint(
+                fields=("owner", "idempotency_key"),
+                condition=models.Q(idempotency_key__isnull=False),
+                name="unique_idempotency_key_per_owner",
+            ),
+        )
+        indexes = (models.Index(fields=("owner", "-created_at")),)
+
+    def __str__(self) -> str:
+        return f"{self.feature}.{self.operation} {self.run_id} ({self.status})"
+
+    @property
+    def operation_id(self) -> str:
+        return f"{self.feature}.{self.operation}"

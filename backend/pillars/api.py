@@ -1,0 +1,119 @@
+"""Pillar and game-design CRUD, and the spec's pillar actions (each runs an operation)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db.models import Model, QuerySet
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from backend.llm.api.execution import (
+    CanExecuteRuns,
+    ExecuteRateThrottle,
+    authenticated_user,
+    run_and_respond,
+)
+from backend.llm.api.serializers import RunOptionsSerializer
+from backend.llm.api.views import execute_schema
+
+from .models import GameDesign, Pillar
+
+__all__ = ["GameDesignSerializer", "GameDesignViewSet", "PillarSerializer", "PillarViewSet"]
+
+M = TypeVar("M", bound=Model)
+
+
+class PillarSerializer(serializers.ModelSerializer[Pillar]):
+    class Meta:
+        model = Pillar
+        fields = ("id", "design", "name", "description", "position", "created_at", "updated_at")
+        read_only_fields = ("created_at", "updated_at")
+
+    def validate_design(self, design: GameDesign) -> GameDesign:
+        if design.owner_id != self.context["request"].user.pk:
+            raise serializers.ValidationError("No such game design.")
+        return design
+
+
+class GameDesignSerializer(serializers.ModelSerializer[GameDesign]):
+    pillars = PillarSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = GameDesign
+        fields = (
+            "id",
+            "title",
+            "genre",
+            "audience",
+            "platform",
+            "vision",
+            "constraints",
+            "pillars",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("created_at", "updated_at")
+
+
+def llm_action(operation: str, data_of: Callable[[Any], dict[str, Any]]) -> Any:
+    """A detail route ``POST .../{id}/<operation>/`` running ``pillars.<operation>`` on the
+    object (body: model, mode, timeout_ms, options; header: Idempotency-Key)."""
+
+    def run(
+        self: viewsets.GenericViewSet[Any], request: Request, pk: str | None = None
+    ) -> Response:
+        choices = RunOptionsSerializer(data=request.data)
+        choices.is_valid(raise_exception=True)
+        return run_and_respond(
+            request,
+            feature="pillars",
+            operation=operation,
+            data=data_of(self.get_object()),
+            choices=choices.validated_data,
+        )
+
+    # DRF routes an action by its function name: name it before decorating.
+    run.__name__ = operation
+    routed = action(
+        detail=True,
+        methods=["post"],
+        url_path=operation,
+        permission_classes=[IsAuthenticated, CanExecuteRuns],
+        throttle_classes=[ExecuteRateThrottle],
+    )(run)
+    return execute_schema(RunOptionsSerializer)(routed)
+
+
+class GameDesignViewSet(viewsets.ModelViewSet[GameDesign]):
+    """A pillar set with the game's context; the whole-set evaluations run on it."""
+
+    serializer_class = GameDesignSerializer
+
+    def get_queryset(self) -> QuerySet[GameDesign]:
+        return GameDesign.objects.filter(owner=authenticated_user(self.request)).prefetch_related(
+            "pillars"
+        )
+
+    def perform_create(self, serializer: serializers.BaseSerializer[GameDesign]) -> None:
+        serializer.save(owner=self.request.user)
+
+    evaluate = llm_action("evaluate", GameDesign.llm_pillar_set)
+    evaluate_completeness = llm_action("evaluate_completeness", GameDesign.llm_pillar_set)
+    evaluate_contradictions = llm_action("evaluate_contradictions", GameDesign.llm_pillar_set)
+    suggest_additions = llm_action("suggest_additions", GameDesign.llm_pillar_set)
+    evaluate_context = llm_action("evaluate_context", GameDesign.llm_pillar_set)
+
+
+class PillarViewSet(viewsets.ModelViewSet[Pillar]):
+    serializer_class = PillarSerializer
+
+    def get_queryset(self) -> QuerySet[Pillar]:
+        return Pillar.objects.filter(design__owner=authenticated_user(self.request))
+
+    validate = llm_action("validate", Pillar.llm_input)
+    improve = llm_action("improve", Pillar.llm_input)
