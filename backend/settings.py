@@ -76,6 +76,13 @@ DATABASES = {
         conn_max_age=60,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN, so
+    # two requests racing on one idempotency key queue instead of failing to upgrade.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
 
 # Request bodies: 256 KiB at most (the orchestrator itself caps `data` at 20,000 characters).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
