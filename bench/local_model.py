@@ -17,28 +17,7 @@ setup()
 
 from backend.llm import LLMOrchestrator  # noqa: E402
 from backend.llm.types import LLMRequest  # noqa: E402
-
-PILLAR = {"name": "Core Mechanic", "description": "Players solve puzzles to open new areas."}
-PILLAR_SET = {
-    "pillars": [
-        {
-            "name": "Every fight is a puzzle",
-            "description": "Combat rewards planning over reflexes.",
-        },
-        {"name": "Fast and frantic", "description": "Players react in split seconds."},
-        {"name": "Cozy exploration", "description": "A calm world to wander at your own pace."},
-        {"name": "Permadeath", "description": "Each run starts from scratch."},
-    ],
-    "context": {"genre": "roguelike", "audience": "core PC players", "platform": "PC"},
-}
-OPERATIONS = {
-    "validate": PILLAR,
-    "improve": PILLAR,
-    "evaluate_completeness": PILLAR_SET,
-    "evaluate_contradictions": PILLAR_SET,
-    "suggest_additions": PILLAR_SET,
-    "evaluate_context": PILLAR_SET,
-}
+from tests.test_embedded_model import OPERATIONS  # noqa: E402 - the suite's inputs
 
 
 def main() -> None:

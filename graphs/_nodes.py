@@ -10,6 +10,7 @@ from typing import Any
 
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable, RunnableLambda
+from langgraph.graph import StateGraph
 from pydantic import BaseModel
 
 from backend.llm._structured import (
@@ -21,8 +22,20 @@ from backend.llm._structured import (
 from backend.llm.context import RunContext
 from backend.llm.providers import ModelSettings, ResolvedModel
 from backend.llm.types import NodeMetrics
+from graphs._state import OrchestratorInput, OrchestratorOutput
 
-__all__ = ["NodeCall", "arun_node", "dual_node", "node_metrics", "run_node"]
+__all__ = ["NodeCall", "arun_node", "dual_node", "graph_builder", "node_metrics", "run_node"]
+
+
+def graph_builder(state: type[Any]) -> StateGraph[Any, RunContext, Any, Any]:
+    """A builder with the contract every graph shares: Studio-typeable input
+    (feature, operation, data), the run context, and results plus node metrics out."""
+    return StateGraph(
+        state,
+        context_schema=RunContext,
+        input_schema=OrchestratorInput,
+        output_schema=OrchestratorOutput,
+    )
 
 
 def dual_node(

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import END, START
 from langgraph.runtime import get_runtime
 from langgraph.types import Send
 
@@ -32,8 +32,8 @@ from backend.llm.context import RunContext
 from backend.llm.handler_registry import get_handler, registry
 from backend.llm.operation_handler import DEFAULT_SYSTEM_PROMPT, BaseOperationHandler
 from backend.llm.types import AgenticMetrics, NodeMetrics
-from graphs._nodes import NodeCall, arun_node, dual_node, node_metrics, run_node
-from graphs._state import AgenticState, AgentTask, OrchestratorInput, OrchestratorOutput
+from graphs._nodes import NodeCall, arun_node, dual_node, graph_builder, node_metrics, run_node
+from graphs._state import AgenticState, AgentTask, OrchestratorInput
 
 # Loaded on its own (LangGraph Studio, scripts), the graph still needs the Django apps,
 # whose ready() registers the operation handlers.
@@ -293,12 +293,7 @@ async def across_check(state: AgenticState) -> dict[str, Any]:
 
 
 def build_graph() -> Any:
-    builder = StateGraph(
-        AgenticState,
-        context_schema=RunContext,
-        input_schema=OrchestratorInput,
-        output_schema=OrchestratorOutput,
-    )
+    builder = graph_builder(AgenticState)
     builder.add_node(PLAN, plan)
     builder.add_node(AGENT, dual_node(run_agent, arun_agent, AGENT))
     builder.add_node(MERGE, merge)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import END, START
 from langgraph.runtime import get_runtime
 
 from backend.llm import setup
 from backend.llm.context import RunContext
 from backend.llm.handler_registry import registry
-from graphs._nodes import NodeCall, arun_node, dual_node, run_node
-from graphs._state import OrchestratorInput, OrchestratorOutput, OrchestratorState
+from graphs._nodes import NodeCall, arun_node, dual_node, graph_builder, run_node
+from graphs._state import OrchestratorState
 
 # Loaded on its own (LangGraph Studio, scripts), the graph still needs the Django apps,
 # whose ready() registers the operation handlers.
@@ -45,12 +45,7 @@ async def agenerate(state: OrchestratorState) -> dict[str, Any]:
 
 
 def build_graph() -> Any:
-    builder = StateGraph(
-        OrchestratorState,
-        context_schema=RunContext,
-        input_schema=OrchestratorInput,
-        output_schema=OrchestratorOutput,
-    )
+    builder = graph_builder(OrchestratorState)
     builder.add_node(NODE, dual_node(generate, agenerate, NODE))
     builder.add_edge(START, NODE)
     builder.add_edge(NODE, END)

@@ -9,15 +9,9 @@ import pytest
 
 from backend.llm import LLMOrchestrator, exceptions
 from backend.llm.types import LLMRequest, LLMResponse
+from tests.api_support import VALID
 from tests.doubles import fake_manager, replies
 
-VALID = {
-    "is_valid": True,
-    "score": 80,
-    "feedback": "Clear.",
-    "issues": [],
-    "improved_version": None,
-}
 PILLAR = {"name": "Core Mechanic", "description": "Players solve puzzles"}
 
 
