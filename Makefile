@@ -4,14 +4,19 @@ UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen
 DEMO_DATA := {"name": "Core Mechanic", "description": "Players solve puzzles"}
 
-.PHONY: setup demo test lint typecheck unit bench clean
+.PHONY: uv setup setup-runtime demo test lint typecheck unit bench clean
 
-setup:  ## Install uv if missing, then the locked dependencies into .venv
+uv:
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv>=0.5"
+
+setup: uv  ## The locked dependencies, development tools included, into .venv
 	@$(UV) sync --frozen --quiet
 
-demo: setup  ## Run pillars.validate on the embedded model and print the JSON
-	@$(RUN) python manage.py llm run pillars.validate --data '$(DEMO_DATA)'
+setup-runtime: uv  ## Only what the orchestrator needs to run (no test or dev tools)
+	@$(UV) sync --frozen --quiet --no-dev
+
+demo: setup-runtime  ## Run pillars.validate on the embedded model and print the JSON
+	@$(UV) run --frozen --no-dev python manage.py llm run pillars.validate --data '$(DEMO_DATA)'
 
 lint: setup
 	$(RUN) ruff check .
