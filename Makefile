@@ -4,7 +4,7 @@ UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen
 DEMO_DATA := {"name": "Core Mechanic", "description": "Players solve puzzles"}
 
-.PHONY: uv setup setup-runtime demo test lint typecheck unit bench clean
+.PHONY: uv setup setup-runtime demo test lint typecheck unit postgres bench clean
 
 uv:
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv>=0.5"
@@ -28,7 +28,10 @@ typecheck: setup
 unit: setup
 	$(RUN) pytest
 
-test: lint typecheck unit  ## Everything CI runs: lint, types, the whole test suite
+postgres: setup  ## The API tests again on a throwaway PostgreSQL cluster (SKIP_POSTGRES=1 skips)
+	scripts/test-postgres
+
+test: lint typecheck unit postgres  ## Everything CI runs: lint, types, the suite, PostgreSQL
 
 bench: setup
 	$(RUN) python bench/overhead.py

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.cache import cache
+from django.db import connections
 from django.test import override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -158,9 +159,14 @@ def test_concurrent_requests_with_one_key_run_the_model_once():
     def post() -> None:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        results.append(
-            client.post("/api/llm/execute/", EXECUTE, format="json", HTTP_IDEMPOTENCY_KEY="race")
-        )
+        try:
+            results.append(
+                client.post(
+                    "/api/llm/execute/", EXECUTE, format="json", HTTP_IDEMPOTENCY_KEY="race"
+                )
+            )
+        finally:
+            connections.close_all()  # this thread's connection, or the test DB cannot be dropped
 
     threads = [threading.Thread(target=post) for _ in range(2)]
     for thread in threads:

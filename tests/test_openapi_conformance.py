@@ -50,6 +50,6 @@ def auth_headers(db: None) -> Iterator[dict[str, str]]:
 
 
 @schema.parametrize()
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case: schemathesis.Case, auth_headers: dict[str, str]) -> None:
     case.call_and_validate(headers=auth_headers, checks=CHECKS)
