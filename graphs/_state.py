@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any
 
+from pydantic import Field
 from typing_extensions import TypedDict  # pydantic needs it for JSON schemas on 3.11
 
 __all__ = [
@@ -20,9 +21,20 @@ __all__ = [
 class OrchestratorInput(TypedDict):
     """What to run: ``feature`` and ``operation`` name a registered handler."""
 
-    feature: str
-    operation: str
-    data: dict[str, Any]
+    feature: Annotated[str, Field(description="The feature, e.g. 'pillars'.")]
+    operation: Annotated[
+        str,
+        Field(
+            description="The operation, e.g. 'validate' (see `manage.py llm operations`)."
+        ),
+    ]
+    data: Annotated[
+        dict[str, Any],
+        Field(
+            description="The operation's input, e.g. {'name': ..., 'description': ...} or "
+            "{'pillars': [{'name': ..., 'description': ...}], 'context': {'genre': ...}}."
+        ),
+    ]
 
 
 class OrchestratorOutput(TypedDict, total=False):
