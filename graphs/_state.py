@@ -24,9 +24,7 @@ class OrchestratorInput(TypedDict):
     feature: Annotated[str, Field(description="The feature, e.g. 'pillars'.")]
     operation: Annotated[
         str,
-        Field(
-            description="The operation, e.g. 'validate' (see `manage.py llm operations`)."
-        ),
+        Field(description="The operation, e.g. 'validate' (see `manage.py llm operations`)."),
     ]
     data: Annotated[
         dict[str, Any],

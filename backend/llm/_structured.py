@@ -70,10 +70,28 @@ class _Conversation(Generic[T]):
         self.attempts += 1
         return True
 
-    def failed(self, exc: Exception) -> errors.LLMOrchestratorError:
-        if isinstance(exc, errors.LLMOrchestratorError):
-            return exc
-        return self.model.translate_error(exc)
+    def failed(self, exc: Exception) -> errors.LLMOrchestratorError | None:
+        """The typed error to raise, or None when another attempt is worth it: an answer
+        cut off at the token limit is a rambling model, as good a reason to ask again
+        (asking for brevity) as an answer that fails the schema."""
+        error = (
+            exc if isinstance(exc, errors.LLMOrchestratorError) else self.model.translate_error(exc)
+        )
+        cut_off = (
+            "length limit" in error.message
+            or error.context.get("sdk_error") == "LengthFinishReasonError"
+        )
+        if not cut_off or self.attempts >= self.max_attempts:
+            return error
+        self.last_errors = [
+            {"field": "(root)", "error": "the answer was cut off at the length limit"}
+        ]
+        self.messages.append(
+            HumanMessage(
+                "Your answer was cut off at the length limit. Reply again, much more briefly."
+            )
+        )
+        return None
 
     def accept(self, output: dict[str, Any]) -> T | None:
         """The validated value, or None after queueing feedback for another attempt."""
@@ -146,7 +164,9 @@ def invoke_structured(
         try:
             output = call.runnable.invoke(call.messages)
         except Exception as exc:
-            raise call.failed(exc) from exc
+            if (error := call.failed(exc)) is not None:
+                raise error from exc
+            continue
         if (value := call.accept(output)) is not None:
             return call.result(value)
     raise call.exhausted()
@@ -167,7 +187,9 @@ async def ainvoke_structured(
         try:
             output = await call.runnable.ainvoke(call.messages)
         except Exception as exc:
-            raise call.failed(exc) from exc
+            if (error := call.failed(exc)) is not None:
+                raise error from exc
+            continue
         if (value := call.accept(output)) is not None:
             return call.result(value)
     raise call.exhausted()
