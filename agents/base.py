@@ -49,7 +49,7 @@ DEFAULT_AGENT_RETRY = RetryPolicy(
     backoff_factor=2.0,
     max_interval=4.0,
     max_attempts=2,
-    jitter=True,
+    jitter=False,  # the agent node's retry loop applies plain exponential backoff
     retry_on=is_transient,
 )
 

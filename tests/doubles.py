@@ -21,6 +21,8 @@ from pydantic import ConfigDict, Field
 
 from backend.llm.config import Config
 from backend.llm.providers import BaseProvider, ModelManager, ModelSettings
+from backend.llm.providers._errors import ErrorMap
+from backend.llm.providers.openai_provider import openai_error_map
 
 Reply = str | dict[str, Any] | BaseException
 ReplyFunction = Callable[[Sequence[BaseMessage]], Reply]
@@ -100,6 +102,16 @@ class FunctionProvider(BaseProvider):
         self.function = function
         self.delay_s = delay_s
         self.models: list[FunctionChatModel] = []
+
+    def truncation_errors(self) -> tuple[type[BaseException], ...]:
+        # The double speaks for an OpenAI-compatible server when a test raises the
+        # SDK's "answer cut off at max_tokens" error.
+        import openai
+
+        return (openai.LengthFinishReasonError,)
+
+    def sdk_error_map(self) -> ErrorMap:
+        return openai_error_map()
 
     def _create_chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
         model = FunctionChatModel(function=self.function, delay_s=self.delay_s, calls=[])

@@ -219,21 +219,23 @@ def test_metadata_reports_temperature_and_token_cap_reach_the_model():
     assert settings.max_tokens == 77
 
 
-def test_answer_cut_off_at_the_length_limit_is_asked_again_briefly():
+def _cut_off():
     import openai
 
-    cut_off = openai.LengthFinishReasonError.__new__(openai.LengthFinishReasonError)
-    Exception.__init__(cut_off, "Could not parse response content as the length limit was reached")
-    orch, provider = orchestrator(cut_off, VALID)
+    error = openai.LengthFinishReasonError.__new__(openai.LengthFinishReasonError)
+    Exception.__init__(error, "Could not parse response content as the length limit was reached")
+    return error
+
+
+def test_answer_cut_off_at_the_length_limit_is_asked_again_briefly():
+    orch, provider = orchestrator(_cut_off(), VALID)
     response = orch.execute(validate())
     assert response.results == VALID
     assert "more briefly" in provider.calls[1][-1].text
 
 
 def test_answer_cut_off_twice_is_insufficient_resources():
-    orch, provider = orchestrator(
-        exceptions.InsufficientResourcesError("the length limit was reached")
-    )
+    orch, provider = orchestrator(_cut_off())
     with pytest.raises(exceptions.InsufficientResourcesError):
         orch.execute(validate())
     assert len(provider.calls) == 2

@@ -74,15 +74,10 @@ class _Conversation(Generic[T]):
         """The typed error to raise, or None when another attempt is worth it: an answer
         cut off at the token limit is a rambling model, as good a reason to ask again
         (asking for brevity) as an answer that fails the schema."""
-        error = (
-            exc if isinstance(exc, errors.LLMOrchestratorError) else self.model.translate_error(exc)
-        )
-        cut_off = (
-            "length limit" in error.message
-            or error.context.get("sdk_error") == "LengthFinishReasonError"
-        )
-        if not cut_off or self.attempts >= self.max_attempts:
-            return error
+        if isinstance(exc, errors.LLMOrchestratorError):
+            return exc
+        if not self.model.provider.is_truncation(exc) or self.attempts >= self.max_attempts:
+            return self.model.translate_error(exc)
         self.last_errors = [
             {"field": "(root)", "error": "the answer was cut off at the length limit"}
         ]

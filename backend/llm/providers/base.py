@@ -161,6 +161,13 @@ class BaseProvider(ABC):
         """This vendor's exception classes mapped to ours (imported lazily)."""
         return {}
 
+    def truncation_errors(self) -> tuple[type[BaseException], ...]:
+        """SDK exceptions meaning "the answer hit the token limit" (imported lazily)."""
+        return ()
+
+    def is_truncation(self, exc: BaseException) -> bool:
+        return isinstance(exc, self.truncation_errors())
+
     def translate_error(self, exc: BaseException, **context: Any) -> errors.LLMOrchestratorError:
         return translate(
             exc,

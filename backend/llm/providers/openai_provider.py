@@ -77,6 +77,11 @@ class OpenAIProvider(BaseProvider):
     def sdk_error_map(self) -> ErrorMap:
         return openai_error_map()
 
+    def truncation_errors(self) -> tuple[type[BaseException], ...]:
+        import openai
+
+        return (openai.LengthFinishReasonError,)
+
     def endpoint(self) -> tuple[str | None, str]:
         """Base URL (None: OpenAI's) and API key of the server to talk to."""
         return self.base_url, self.api_key or "not-needed"
