@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from . import exceptions as errors
 from ._bootstrap import setup
@@ -99,10 +99,7 @@ class LLMOrchestrator:
             output = _graph_for(run.mode).invoke(run.graph_input, context=run.context)
             return self._finish(run, output)
         except Exception as exc:
-            error = self._fail(request, run_id, exc)
-            if error is exc:
-                raise
-            raise error from exc
+            self._fail(request, run_id, exc)
 
     async def aexecute(
         self, request: LLMRequest | Mapping[str, Any], *, run_id: str | None = None
@@ -125,13 +122,7 @@ class LLMOrchestrator:
                 ) from None
             return self._finish(run, output)
         except Exception as exc:
-            error = self._fail(request, run_id, exc)
-            if error is exc:
-                raise
-            raise error from exc
-
-    def operations(self) -> list[str]:
-        return self.handlers.operations()
+            self._fail(request, run_id, exc)
 
     # -- steps ---------------------------------------------------------------------
     def _start(self, request: LLMRequest | Mapping[str, Any], run_id: str, started: float) -> _Run:
@@ -212,20 +203,22 @@ class LLMOrchestrator:
         return response
 
     def _fail(
-        self, request: LLMRequest | Mapping[str, Any], run_id: str, exc: BaseException
-    ) -> errors.LLMOrchestratorError:
+        self, request: LLMRequest | Mapping[str, Any], run_id: str, exc: Exception
+    ) -> NoReturn:
+        """Record the failure and raise it as a typed error (called in an except block)."""
         if isinstance(exc, errors.LLMOrchestratorError):
-            error = exc
-        else:
-            # A bug in a handler or node, not a provider failure (those are translated at
-            # the provider boundary): still a typed error, with the cause named.
-            error = errors.AgentFailureError(
-                f"Unexpected {type(exc).__name__} during the run.",
-                cause=type(exc).__name__,
-            )
-        error.context.setdefault("run_id", run_id)
+            exc.context.setdefault("run_id", run_id)
+            self._notify(request, run_id, exc)
+            raise exc
+        # A bug in a handler or node, not a provider failure (those are translated at the
+        # provider boundary): still a typed error, with the cause named.
+        error = errors.AgentFailureError(
+            f"Unexpected {type(exc).__name__} during the run.",
+            cause=type(exc).__name__,
+            run_id=run_id,
+        )
         self._notify(request, run_id, error)
-        return error
+        raise error from exc
 
     def _notify(
         self,
