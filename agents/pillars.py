@@ -1,27 +1,56 @@
-"""The pillar review split across three specialists: completeness, contradictions, context."""
+"""The pillar review split across three specialists (completeness, contradictions,
+context) and a cross-check reviewer who reconciles their findings."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from backend.pillars.llm import prompts
+from backend.llm.plans import AgentPlan, AgentSpec, CrossCheck, Findings
 from backend.pillars.llm.prompts import format_context, format_pillars
 from backend.pillars.llm.schemas import (
-    CompletenessEvaluation,
-    ContextEvaluation,
     ContradictionsEvaluation,
-    CrossCheckReview,
     PillarsEvaluation,
+    Score,
+    Text,
 )
 
-from .base import AgentPlan, AgentSpec, CrossCheck, Findings
-
-__all__ = ["PILLARS_REVIEW_PLAN", "merge_review"]
+__all__ = ["CROSS_CHECK_PROMPT", "PILLARS_REVIEW_PLAN", "CrossCheckReview", "contradictions_score"]
 
 _SEVERITY_PENALTY = {"low": 5, "medium": 12, "high": 25}
+
+
+class CrossCheckReview(BaseModel):
+    """A reviewer's reconciliation of the specialists' findings (agentic cross-check)."""
+
+    dismissed_contradictions: Annotated[list[int], Field(max_length=15)] = Field(
+        default_factory=list,
+        description="Numbers of listed contradictions that are duplicates, or that the game "
+        "context or a missing area explains rather than a real conflict.",
+    )
+    overall_score: Score
+    summary: Text
+
+
+CROSS_CHECK_PROMPT = """\
+Three specialists reviewed the same set of game design pillars independently. Reconcile
+their findings.
+
+{context}Pillars:
+{pillars}
+
+Completeness review: {completeness}
+Context review: {context_review}
+Contradictions found:
+{contradictions}
+
+Dismiss (by number) every contradiction that duplicates another, or that the game
+context or a missing design area explains rather than a real conflict between pillars.
+Then give an overall_score from 0 to 100 for the set and a summary of the review that
+takes all three specialists into account.
+"""
 
 
 def _has_context(data: Mapping[str, Any]) -> bool:
@@ -29,96 +58,86 @@ def _has_context(data: Mapping[str, Any]) -> bool:
     return any(context.values()) if isinstance(context, Mapping) else False
 
 
-def _contradictions_score(review: ContradictionsEvaluation) -> int:
+def contradictions_score(review: ContradictionsEvaluation) -> int:
+    """100 minus a penalty per contradiction, by severity."""
     penalty = sum(_SEVERITY_PENALTY[c.severity] for c in review.contradictions)
     return max(0, 100 - penalty)
 
 
-def merge_review(findings: Findings, data: Mapping[str, Any]) -> PillarsEvaluation:
-    """Deterministic merge: each specialist's result in its slot, the overall score the
-    mean of the parts. A missing part (agent failed) is an empty, zero-score placeholder."""
-    completeness = (
-        CompletenessEvaluation.model_validate(findings["completeness"])
-        if "completeness" in findings
-        else CompletenessEvaluation(
-            is_complete=False, score=0, covered_areas=[], missing_areas=[], feedback=""
-        )
-    )
-    contradictions = (
-        ContradictionsEvaluation.model_validate(findings["contradictions"])
-        if "contradictions" in findings
-        else ContradictionsEvaluation(has_contradictions=False, contradictions=[], feedback="")
-    )
-    context = (
-        ContextEvaluation.model_validate(findings["context"]) if "context" in findings else None
-    )
-    parts = []
-    if "completeness" in findings:
-        parts.append(completeness.score)
-    if "contradictions" in findings:
-        parts.append(_contradictions_score(contradictions))
-    if context is not None:
-        parts.append(context.overall_score)
-    summary = " ".join(
-        text
-        for text in (completeness.feedback, contradictions.feedback, context and context.feedback)
-        if text
-    )
-    return PillarsEvaluation(
-        completeness=completeness,
-        contradictions=contradictions,
-        context_alignment=context,
-        overall_score=round(sum(parts) / len(parts)) if parts else 0,
-        summary=summary[:2000],
-    )
-
-
 def _cross_check_prompt(merged: BaseModel, findings: Findings, data: Mapping[str, Any]) -> str:
     assert isinstance(merged, PillarsEvaluation)
+    contradictions = merged.contradictions.contradictions if merged.contradictions else []
     listed = "\n".join(
         f"{i}. {c.pillar_a} vs {c.pillar_b} ({c.severity}): {c.explanation}"
-        for i, c in enumerate(merged.contradictions.contradictions, 1)
+        for i, c in enumerate(contradictions, 1)
     )
-    context_review = (
-        f"overall {merged.context_alignment.overall_score}: {merged.context_alignment.feedback}"
-        if merged.context_alignment
-        else "no game context was given."
-    )
-    return prompts.CROSS_CHECK.format(
+    completeness = merged.completeness
+    context = merged.context_alignment
+    return CROSS_CHECK_PROMPT.format(
         context=format_context(data.get("context")),
         pillars=format_pillars(list(data["pillars"])),
-        completeness_score=merged.completeness.score,
-        covered=", ".join(merged.completeness.covered_areas) or "none",
-        missing=", ".join(a.area for a in merged.completeness.missing_areas) or "none",
-        context_review=context_review,
-        contradictions=listed or "(none)",
+        completeness=(
+            f"score {completeness.score}; covered "
+            + (", ".join(completeness.covered_areas) or "none")
+            + "; missing "
+            + (", ".join(a.area for a in completeness.missing_areas) or "none")
+            + "."
+            if completeness
+            else "not available (the specialist failed)."
+        ),
+        context_review=(
+            f"overall {context.overall_score}: {context.feedback}"
+            if context
+            else "no game context was given."
+        ),
+        contradictions=listed
+        or ("(none)" if merged.contradictions else "(not available: the specialist failed)"),
     )
 
 
 def _apply_cross_check(merged: BaseModel, review: BaseModel) -> PillarsEvaluation:
     assert isinstance(merged, PillarsEvaluation)
     assert isinstance(review, CrossCheckReview)
-    dismissed = set(review.dismissed_contradictions)
-    kept = [c for i, c in enumerate(merged.contradictions.contradictions, 1) if i not in dismissed]
-    contradictions = merged.contradictions.model_copy(
-        update={"contradictions": kept, "has_contradictions": bool(kept)}
-    )
-    return merged.model_copy(
-        update={
-            "contradictions": contradictions,
-            "overall_score": review.overall_score,
-            "summary": review.summary or merged.summary,
-        }
-    )
+    update: dict[str, Any] = {
+        "overall_score": review.overall_score,
+        "summary": review.summary or merged.summary,
+    }
+    if merged.contradictions is not None:
+        dismissed = set(review.dismissed_contradictions)
+        kept = [
+            c for i, c in enumerate(merged.contradictions.contradictions, 1) if i not in dismissed
+        ]
+        update["contradictions"] = merged.contradictions.model_copy(
+            update={"contradictions": kept, "has_contradictions": bool(kept)}
+        )
+    return merged.model_copy(update=update)
 
 
 PILLARS_REVIEW_PLAN = AgentPlan(
+    operation_id="pillars.evaluate",
     agents=(
-        AgentSpec(name="completeness", operation_id="pillars.evaluate_completeness"),
-        AgentSpec(name="contradictions", operation_id="pillars.evaluate_contradictions"),
-        AgentSpec(name="context", operation_id="pillars.evaluate_context", applies=_has_context),
+        AgentSpec(
+            name="completeness",
+            operation_id="pillars.evaluate_completeness",
+            field="completeness",
+            score="score",
+        ),
+        AgentSpec(
+            name="contradictions",
+            operation_id="pillars.evaluate_contradictions",
+            field="contradictions",
+            score=contradictions_score,
+        ),
+        AgentSpec(
+            name="context",
+            operation_id="pillars.evaluate_context",
+            field="context_alignment",
+            applies=_has_context,
+            score="overall_score",
+        ),
     ),
-    merge=merge_review,
+    score_field="overall_score",
+    summary_field="summary",
     cross_check=CrossCheck(
         schema=CrossCheckReview, build_prompt=_cross_check_prompt, apply=_apply_cross_check
     ),

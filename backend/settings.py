@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -38,6 +39,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "backend.llm",
     "backend.pillars",
+    # After the features: agents register plans for operations those apps define.
+    "agents",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +87,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
+        "timeout": 30,  # seconds a writer waits for the lock before "database is locked"
+    }
+    # Tests get a file, not Django's default shared-cache in-memory database: there, a
+    # concurrent writer fails at once with "table is locked" instead of waiting its turn.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get(
+            "SQLITE_TEST_PATH",
+            str(Path(tempfile.gettempdir()) / f"pixe-test-{os.getpid()}.sqlite3"),
+        )
     }
 
 # Request bodies: 256 KiB at most (the orchestrator itself caps `data` at 20,000 characters).

@@ -28,16 +28,28 @@ from langgraph.graph import END, START, StateGraph  # noqa: E402
 from langgraph.types import Send  # noqa: E402
 
 from backend.llm import LLMOrchestrator  # noqa: E402
-from backend.llm.config import Config  # noqa: E402
-from backend.llm.providers import ModelManager  # noqa: E402
+from backend.llm.testing import (  # noqa: E402
+    CallInfo,
+    FunctionModel,
+    instance_for,
+    manager_for,
+)
 from backend.llm.types import LLMRequest  # noqa: E402
 from backend.pillars.llm.schemas import (  # noqa: E402
     CompletenessEvaluation,
     ContextEvaluation,
     ContradictionsEvaluation,
 )
-from tests.doubles import FunctionChatModel, FunctionProvider  # noqa: E402
-from tests.test_agentic import ANSWERS, PILLARS, agent_of  # noqa: E402
+
+PILLARS = {
+    "pillars": [
+        {"name": "Every fight is a puzzle", "description": "Combat rewards planning."},
+        {"name": "Fast and frantic", "description": "Players react in split seconds."},
+        {"name": "Cozy exploration", "description": "A calm world to wander."},
+        {"name": "Permadeath", "description": "Each run starts from scratch."},
+    ],
+    "context": {"genre": "roguelike", "audience": "core PC players"},
+}
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "completeness": CompletenessEvaluation,
@@ -46,10 +58,16 @@ SCHEMAS: dict[str, type[BaseModel]] = {
 }
 
 
+ANSWERS = {name: instance_for(schema) for name, schema in SCHEMAS.items()}
+
+
+def answer(call: CallInfo) -> Any:
+    return instance_for(call.schema or {})
+
+
 def fake_orchestrator(delay_s: float) -> LLMOrchestrator:
-    provider = FunctionProvider(lambda messages: ANSWERS[agent_of(messages)], delay_s=delay_s)
-    manager = ModelManager(Config(default_model="fake:m"), providers={"fake": provider})
-    return LLMOrchestrator(model_manager=manager)
+    model = FunctionModel(function=answer, delay_s=delay_s)
+    return LLMOrchestrator(model_manager=manager_for(model))
 
 
 def request(mode: str = "agentic") -> LLMRequest:
@@ -70,9 +88,9 @@ class RawState(TypedDict, total=False):
 
 def raw_fan_out_graph() -> Any:
     models = {
-        name: FunctionChatModel(
-            function=lambda messages, n=name: ANSWERS[n]
-        ).with_structured_output(schema.model_json_schema(), method="json_schema", include_raw=True)
+        name: FunctionModel(function=lambda call, n=name: ANSWERS[n]).with_structured_output(
+            schema.model_json_schema(), method="json_schema", include_raw=True
+        )
         for name, schema in SCHEMAS.items()
     }
 

@@ -16,9 +16,9 @@ from langchain_core.messages import HumanMessage, SystemMessage  # noqa: E402
 from langgraph.graph import END, START, StateGraph  # noqa: E402
 
 from backend.llm import LLMOrchestrator  # noqa: E402
+from backend.llm.testing import FunctionModel, manager_for  # noqa: E402
 from backend.llm.types import LLMRequest  # noqa: E402
 from backend.pillars.llm.schemas import PillarValidation  # noqa: E402
-from tests.doubles import FunctionChatModel, fake_manager  # noqa: E402
 
 ANSWER = {
     "is_valid": True,
@@ -36,7 +36,7 @@ class RawState(TypedDict, total=False):
 
 
 def raw_graph() -> Any:
-    model = FunctionChatModel(function=lambda messages: ANSWER).with_structured_output(
+    model = FunctionModel(function=lambda call: ANSWER).with_structured_output(
         PillarValidation.model_json_schema(), method="json_schema", include_raw=True
     )
 
@@ -60,8 +60,8 @@ def main() -> None:
     args = parser.parse_args()
 
     graph = raw_graph()
-    manager, _ = fake_manager(lambda messages: ANSWER)
-    orchestrator = LLMOrchestrator(model_manager=manager)
+    model = FunctionModel(function=lambda call: ANSWER)
+    orchestrator = LLMOrchestrator(model_manager=manager_for(model))
     request = LLMRequest(feature="pillars", operation="validate", data=DATA)
 
     # Interleave the two so that machine noise hits both alike.

@@ -1,59 +1,50 @@
-"""The agentic graph's model-calling nodes: one specialist agent, and the cross-check.
+"""The agentic graph's model-calling nodes: a specialist agent, and the cross-check.
 
 Both have a sync body (``invoke``: LangGraph runs parallel agents in threads) and an
-async one (``ainvoke``: tasks on the loop); they differ only in how they wait.
+async one (``ainvoke``: tasks on the loop); they differ only in how they wait. Each
+node is built for its plan (and agent), so it needs nothing global: the registries and
+the model manager come from the run context.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
-from langgraph.runtime import get_runtime
+from langchain_core.runnables import Runnable
 
-from agents.base import AgentPlan, AgentSpec
 from backend.llm import exceptions as errors
 from backend.llm.context import RunContext
-from backend.llm.handler_registry import get_handler, registry
-from backend.llm.operation_handler import DEFAULT_SYSTEM_PROMPT, BaseOperationHandler
-from graphs._nodes import NodeCall, arun_node, node_metrics, run_node
-from graphs._state import AgenticState, AgentTask, OrchestratorInput
+from backend.llm.operation_handler import DEFAULT_SYSTEM_PROMPT
+from backend.llm.plans import AgentPlan, AgentSpec, single_agent_plan
+from graphs._nodes import NodeCall, arun_node, dual_node, node_metrics, run_context, run_node
+from graphs._state import AgenticState, OrchestratorInput
 
-__all__ = [
-    "CROSS_CHECK",
-    "across_check",
-    "arun_agent",
-    "cross_check",
-    "handler_of",
-    "run_agent",
-    "run_context",
-]
+__all__ = ["AGENT", "CROSS_CHECK", "agent_node", "cross_check_node", "plan_of"]
 
+#: The node of a single-agent plan; the specialists of a plan are nodes of their own name.
+AGENT = "agent"
 CROSS_CHECK = "cross_check"
 
 
-def handler_of(state: OrchestratorInput) -> type[BaseOperationHandler]:
-    return registry.get(state["feature"], state["operation"])
-
-
-def run_context() -> RunContext:
-    return get_runtime(RunContext).context
+def plan_of(bound: AgentPlan | None, state: OrchestratorInput) -> AgentPlan:
+    """The graph's own plan, or the single-agent plan of the requested operation."""
+    return bound or single_agent_plan(f"{state['feature']}.{state['operation']}")
 
 
 # -- one agent ------------------------------------------------------------------------------
 class _AgentRun:
     """One agent's tries; the sync and async node bodies differ only in how they wait."""
 
-    def __init__(self, task: AgentTask) -> None:
-        self.plan: AgentPlan = handler_of(task).plan()
-        self.spec: AgentSpec = self.plan.agent(task["agent"])
-        self.handler = get_handler(self.spec.operation_id)()
-        self.data = task["data"]
-        self.context = run_context()
-        self.node = f"agent:{self.spec.name}"
+    def __init__(self, plan: AgentPlan, spec: AgentSpec, state: OrchestratorInput) -> None:
+        self.plan = plan
+        self.spec = spec
+        self.context: RunContext = run_context()
+        self.handler = self.context.operations.handler(spec.operation_id)()
+        self.data = state["data"]
+        self.node = f"agent:{spec.name}"
         self.started = time.perf_counter()
         self.tries = 0
 
@@ -105,98 +96,104 @@ class _AgentRun:
         return round((time.perf_counter() - self.started) * 1000, 3)
 
 
-def run_agent(task: AgentTask) -> dict[str, Any]:
-    agent = _AgentRun(task)
-    while True:
-        try:
-            return agent.succeeded(*run_node(agent.call()))
-        except errors.LLMOrchestratorError as error:
-            if (delay := agent.retry_delay(error)) is None:
-                return agent.failed(error)
-            time.sleep(delay)
-        except Exception as error:  # a bug in one agent must not lose the others' work
-            return agent.failed(error)
+def agent_node(plan: AgentPlan | None, name: str | None) -> Runnable[Any, Any]:
+    """The node of agent ``name`` of ``plan``; ``(None, None)``: the one agent of whatever
+    operation is requested (its single-agent plan)."""
 
+    def start(state: OrchestratorInput) -> _AgentRun:
+        plan_ = plan_of(plan, state)
+        return _AgentRun(plan_, plan_.agent(name) if name else plan_.agents[0], state)
 
-async def arun_agent(task: AgentTask) -> dict[str, Any]:
-    agent = _AgentRun(task)
-    while True:
-        try:
-            return agent.succeeded(*await arun_node(agent.call))
-        except errors.LLMOrchestratorError as error:
-            if (delay := agent.retry_delay(error)) is None:
+    def run(state: OrchestratorInput) -> dict[str, Any]:
+        agent = start(state)
+        while True:
+            try:
+                return agent.succeeded(*run_node(agent.call()))
+            except errors.LLMOrchestratorError as error:
+                if (delay := agent.retry_delay(error)) is None:
+                    return agent.failed(error)
+                time.sleep(delay)
+            except Exception as error:  # a bug in one agent must not lose the others' work
                 return agent.failed(error)
-            await asyncio.sleep(delay)
-        except Exception as error:
-            return agent.failed(error)
+
+    async def arun(state: OrchestratorInput) -> dict[str, Any]:
+        agent = start(state)
+        while True:
+            try:
+                return agent.succeeded(*await arun_node(agent.call))
+            except errors.LLMOrchestratorError as error:
+                if (delay := agent.retry_delay(error)) is None:
+                    return agent.failed(error)
+                await asyncio.sleep(delay)
+            except Exception as error:
+                return agent.failed(error)
+
+    return dual_node(run, arun, name or AGENT)
 
 
 # -- cross-check (agent-to-agent) ---------------------------------------------------------------
-def _review_call(state: AgenticState) -> tuple[str, AgentPlan, Any, Callable[[], NodeCall]]:
-    """The reviewer's node name, plan, merged result, and a builder for its model call
+class _Review:
+    """One cross-check round: the merged result, and a builder for the reviewer's call
     (building resolves models, which may block: the async body runs it in a thread)."""
-    handler = handler_of(state)
-    plan_ = handler.plan()
-    assert plan_.cross_check is not None
-    merged = handler.response_schema.model_validate(state["results"])
-    prompt = plan_.cross_check.build_prompt(merged, state.get("findings", {}), state["data"])
-    node = f"{CROSS_CHECK}:{state.get('round', 0) + 1}"
-    schema = plan_.cross_check.schema
-    context = run_context()
 
-    def build() -> NodeCall:
+    def __init__(self, plan: AgentPlan, state: AgenticState) -> None:
+        assert plan.cross_check is not None
+        self.plan, self.state, self.check = plan, state, plan.cross_check
+        self.context = run_context()
+        handler = self.context.operations.handler(plan.operation_id)
+        self.merged = handler.response_schema.model_validate(state["results"])
+        self.round = state.get("round", 0) + 1
+        self.node = f"{CROSS_CHECK}:{self.round}"
+        self.started = time.perf_counter()
+
+    def build(self) -> NodeCall:
+        prompt = self.check.build_prompt(
+            self.merged, self.state.get("findings", {}), self.state["data"]
+        )
         return NodeCall.build(
-            node,
-            context,
+            self.node,
+            self.context,
             [SystemMessage(DEFAULT_SYSTEM_PROMPT), HumanMessage(prompt)],
-            schema,
-            model_id=context.agent_model(CROSS_CHECK),
+            self.check.schema,
+            model_id=self.context.agent_model(CROSS_CHECK),
         )
 
-    return node, plan_, merged, build
+    def reviewed(self, value: Any, metrics: dict[str, Any]) -> dict[str, Any]:
+        updated = self.check.apply(self.merged, value)
+        return {
+            "results": updated.model_dump(mode="json"),
+            "round": self.round,
+            "nodes": [metrics],
+            "agentic": {**self.state.get("agentic", {}), "cross_check_rounds": self.round},
+        }
+
+    def failed(self, error: errors.LLMOrchestratorError) -> dict[str, Any]:
+        if self.context.strict:
+            raise error
+        # The merged result stands; the run is marked degraded by the failed node.
+        metrics = node_metrics(
+            self.node,
+            self.started,
+            status="failed",
+            error=error.to_dict(),
+            model_id=error.context.get("model"),
+        )
+        return {"round": self.round, "nodes": [metrics]}
 
 
-def _reviewed(
-    state: AgenticState, plan_: AgentPlan, merged: Any, value: Any, metrics: dict[str, Any]
-) -> dict[str, Any]:
-    assert plan_.cross_check is not None
-    rounds = state.get("round", 0) + 1
-    updated = plan_.cross_check.apply(merged, value)
-    return {
-        "results": updated.model_dump(mode="json"),
-        "round": rounds,
-        "nodes": [metrics],
-        "agentic": {**state.get("agentic", {}), "cross_check_rounds": rounds},
-    }
+def cross_check_node(plan: AgentPlan) -> Runnable[Any, Any]:
+    def run(state: AgenticState) -> dict[str, Any]:
+        review = _Review(plan, state)
+        try:
+            return review.reviewed(*run_node(review.build()))
+        except errors.LLMOrchestratorError as error:
+            return review.failed(error)
 
+    async def arun(state: AgenticState) -> dict[str, Any]:
+        review = _Review(plan, state)
+        try:
+            return review.reviewed(*await arun_node(review.build))
+        except errors.LLMOrchestratorError as error:
+            return review.failed(error)
 
-def _review_failed(
-    state: AgenticState, node: str, started: float, error: errors.LLMOrchestratorError
-) -> dict[str, Any]:
-    if run_context().strict:
-        raise error
-    # The merged result stands; the run is marked degraded by the failed node.
-    metrics = node_metrics(
-        node, started, status="failed", error=error.to_dict(), model_id=error.context.get("model")
-    )
-    return {"round": state.get("round", 0) + 1, "nodes": [metrics]}
-
-
-def cross_check(state: AgenticState) -> dict[str, Any]:
-    started = time.perf_counter()
-    node, plan_, merged, build = _review_call(state)
-    try:
-        value, metrics = run_node(build())
-    except errors.LLMOrchestratorError as error:
-        return _review_failed(state, node, started, error)
-    return _reviewed(state, plan_, merged, value, metrics)
-
-
-async def across_check(state: AgenticState) -> dict[str, Any]:
-    started = time.perf_counter()
-    node, plan_, merged, build = _review_call(state)
-    try:
-        value, metrics = await arun_node(build)
-    except errors.LLMOrchestratorError as error:
-        return _review_failed(state, node, started, error)
-    return _reviewed(state, plan_, merged, value, metrics)
+    return dual_node(run, arun, CROSS_CHECK)

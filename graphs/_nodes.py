@@ -11,6 +11,7 @@ from typing import Any
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable, RunnableLambda
 from langgraph.graph import StateGraph
+from langgraph.runtime import get_runtime
 from pydantic import BaseModel
 
 from backend.llm._structured import (
@@ -24,7 +25,20 @@ from backend.llm.providers import ModelSettings, ResolvedModel
 from backend.llm.types import NodeMetrics
 from graphs._state import OrchestratorInput, OrchestratorOutput
 
-__all__ = ["NodeCall", "arun_node", "dual_node", "graph_builder", "node_metrics", "run_node"]
+__all__ = [
+    "NodeCall",
+    "arun_node",
+    "dual_node",
+    "graph_builder",
+    "node_metrics",
+    "run_context",
+    "run_node",
+]
+
+
+def run_context() -> RunContext:
+    """The context of the run this node belongs to (models, registries, limits)."""
+    return get_runtime(RunContext).context
 
 
 def graph_builder(state: type[Any]) -> StateGraph[Any, RunContext, Any, Any]:

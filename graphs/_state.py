@@ -9,7 +9,6 @@ from pydantic import Field
 from typing_extensions import TypedDict  # pydantic needs it for JSON schemas on 3.11
 
 __all__ = [
-    "AgentTask",
     "AgenticState",
     "OrchestratorInput",
     "OrchestratorOutput",
@@ -52,12 +51,6 @@ class OrchestratorState(OrchestratorInput, total=False):
 def merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
     """Reducer for fields that parallel agents write, each under its own key."""
     return {**left, **right}
-
-
-class AgentTask(OrchestratorInput):
-    """What the fan-out sends to one agent node."""
-
-    agent: str
 
 
 class AgenticState(OrchestratorState, total=False):

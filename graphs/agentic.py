@@ -1,16 +1,17 @@
-"""Agentic mode: specialist agents in parallel, merged by reducers, then cross-checked.
+"""Agentic mode: specialist agents in parallel, merged generically, then cross-checked.
 
-    START -> plan -(Send, one per agent)-> agent x N -> merge -> cross_check (x rounds) -> END
+    START -> plan -(Send)-> completeness | contradictions | context -> merge
+          -> cross_check (x rounds) -> END
 
-``plan`` validates the input and picks the agents of the operation's ``AgentPlan`` that
-apply; the fan-out runs them concurrently (threads under ``invoke``, tasks under
-``ainvoke``). Each agent writes its result into ``findings`` (or its typed error into
-``failures``): both carry a dict-merge reducer, so parallel writes merge, never clash.
-``merge`` builds the operation's response schema from the findings; ``cross_check``
-lets a reviewer see every agent's findings and reconcile them, for a configurable
-number of rounds (0 = plain merge). A failed agent leaves a degraded result unless
-the run is strict; retries follow the plan's ``RetryPolicy`` and its ``retry_on``
-predicate, applied inside the node so that a final failure is recorded, not raised.
+``build_graph(plan)`` compiles one graph per ``AgentPlan``, with each specialist as a
+node of its own name (so LangGraph Studio shows each agent's input, output and timing);
+``build_graph(None)`` serves every operation without a plan through a single ``agent``
+node. ``plan`` validates the input and fans out, by ``Send``, to the agents that apply;
+they run concurrently (threads under ``invoke``, tasks under ``ainvoke``) and write
+their result into ``findings`` (or their typed error into ``failures``), both with a
+dict-merge reducer. ``merge`` fills the response schema from the findings as the plan
+declares (a failed agent's field stays null); ``cross_check`` lets a reviewer see every
+finding and reconcile them for a configurable number of rounds (0 = plain merge).
 """
 
 from __future__ import annotations
@@ -20,60 +21,19 @@ from typing import Any
 from langgraph.graph import END, START
 from langgraph.types import Send
 
-from agents.base import AgentPlan
 from backend.llm import exceptions as errors
-from backend.llm import setup
+from backend.llm.plans import AgentPlan
 from backend.llm.types import AgenticMetrics, NodeMetrics
-from graphs._agentic_nodes import (
-    CROSS_CHECK,
-    across_check,
-    arun_agent,
-    cross_check,
-    handler_of,
-    run_agent,
-    run_context,
-)
-from graphs._nodes import dual_node, graph_builder
-from graphs._state import AgenticState, AgentTask
+from graphs._agentic_nodes import AGENT, CROSS_CHECK, agent_node, cross_check_node, plan_of
+from graphs._nodes import graph_builder, run_context
+from graphs._state import AgenticState, OrchestratorInput
 
-# Loaded on its own (LangGraph Studio, scripts), the graph still needs the Django apps,
-# whose ready() registers the operation handlers.
-setup()
+__all__ = ["build_graph"]
 
-__all__ = ["build_graph", "graph"]
-
-PLAN, AGENT, MERGE = "plan", "agent", "merge"
+PLAN, MERGE = "plan", "merge"
 
 
-# -- plan and fan-out ---------------------------------------------------------------------
-def plan(state: AgenticState) -> dict[str, Any]:
-    handler = handler_of(state)
-    data = state.get("data") or {}
-    handler().validate_input(data)
-    skipped = [spec.name for spec in handler.plan().agents if not spec.applies(data)]
-    return {"skipped": skipped, "round": 0}
-
-
-def fan_out(state: AgenticState) -> list[Send] | str:
-    specs = [s for s in handler_of(state).plan().agents if s.name not in state.get("skipped", [])]
-    if not specs:
-        return MERGE
-    return [
-        Send(
-            AGENT,
-            AgentTask(
-                feature=state["feature"],
-                operation=state["operation"],
-                data=state["data"],
-                agent=spec.name,
-            ),
-        )
-        for spec in specs
-    ]
-
-
-# -- merge ------------------------------------------------------------------------------------
-def _agentic_metrics(plan_: AgentPlan, state: AgenticState) -> AgenticMetrics:
+def _agentic_metrics(plan: AgentPlan, state: AgenticState) -> AgenticMetrics:
     agents = [
         NodeMetrics.model_validate(n)
         for n in state.get("nodes", [])
@@ -83,7 +43,7 @@ def _agentic_metrics(plan_: AgentPlan, state: AgenticState) -> AgenticMetrics:
     ends = [n.finished_at for n in agents if n.finished_at is not None]
     slowest = max(agents, key=lambda n: n.duration_ms, default=None)
     return AgenticMetrics(
-        plan="multi_agent" if len(plan_.agents) > 1 else "single_agent",
+        plan="single_agent" if plan.is_single_agent else "multi_agent",
         agents=[n.node.removeprefix("agent:") for n in agents],
         failed_agents=sorted(state.get("failures", {})),
         skipped_agents=state.get("skipped", []),
@@ -94,50 +54,77 @@ def _agentic_metrics(plan_: AgentPlan, state: AgenticState) -> AgenticMetrics:
     )
 
 
-def merge(state: AgenticState) -> dict[str, Any]:
-    handler = handler_of(state)
-    plan_ = handler.plan()
-    findings, failures = state.get("findings", {}), state.get("failures", {})
-    if not findings:
-        raise errors.AgentFailureError(
-            "Every agent failed." if failures else "No agent applies to this input.",
-            operation=handler.operation_id,
-            agents=failures,
-            suggestion="See context['agents'] for each agent's error.",
+def build_graph(plan: AgentPlan | None = None) -> Any:
+    """The compiled agentic graph of ``plan`` (None: the single-agent graph)."""
+
+    def plan_node(state: AgenticState) -> dict[str, Any]:
+        operation_id = f"{state['feature']}.{state['operation']}"
+        if plan is not None and operation_id != plan.operation_id:
+            raise errors.InvalidRequestError(
+                f"This graph runs the agents of {plan.operation_id}, not {operation_id}.",
+                operation=operation_id,
+                suggestion="Use the graph of the operation's plan, or the single-agent graph.",
+            )
+        handler = run_context().operations.handler(operation_id)
+        data = state.get("data") or {}
+        handler().validate_input(data)
+        skipped = [spec.name for spec in plan_of(plan, state).agents if not spec.applies(data)]
+        return {"skipped": skipped, "round": 0}
+
+    def fan_out(state: AgenticState) -> list[Send] | str:
+        specs = [s for s in plan_of(plan, state).agents if s.name not in state.get("skipped", [])]
+        if not specs:
+            return MERGE
+        task = OrchestratorInput(
+            feature=state["feature"], operation=state["operation"], data=state["data"]
         )
-    if failures and run_context().strict:
-        raise errors.AgentFailureError(
-            f"Agent(s) {', '.join(sorted(failures))} failed and the run is strict.",
-            operation=handler.operation_id,
-            agents=failures,
-            suggestion="Retry, or run without strict to get a degraded result.",
+        return [Send(spec.name if plan else AGENT, task) for spec in specs]
+
+    def merge(state: AgenticState) -> dict[str, Any]:
+        plan_ = plan_of(plan, state)
+        operations = run_context().operations
+        findings, failures = state.get("findings", {}), state.get("failures", {})
+        if not findings:
+            raise errors.AgentFailureError(
+                "Every agent failed." if failures else "No agent applies to this input.",
+                operation=plan_.operation_id,
+                agents=failures,
+                suggestion="See context['agents'] for each agent's error.",
+            )
+        if failures and run_context().strict:
+            raise errors.AgentFailureError(
+                f"Agent(s) {', '.join(sorted(failures))} failed and the run is strict.",
+                operation=plan_.operation_id,
+                agents=failures,
+                suggestion="Retry, or run without strict to get a degraded result.",
+            )
+        merged = plan_.merge(
+            findings,
+            operations.handler(plan_.operation_id).response_schema,
+            lambda op: operations.handler(op).response_schema,
         )
-    merged = plan_.merge(findings, state["data"])
-    return {
-        "results": merged.model_dump(mode="json"),
-        "agentic": _agentic_metrics(plan_, state).model_dump(),
-    }
+        return {
+            "results": merged.model_dump(mode="json"),
+            "agentic": _agentic_metrics(plan_, state).model_dump(),
+        }
 
+    def after_merge(state: AgenticState) -> str:
+        return END if state.get("round", 0) >= run_context().rounds else CROSS_CHECK
 
-def after_merge(state: AgenticState) -> str:
-    plan_ = handler_of(state).plan()
-    if plan_.cross_check is None or state.get("round", 0) >= run_context().rounds:
-        return END
-    return CROSS_CHECK
-
-
-def build_graph() -> Any:
+    agents = [spec.name for spec in plan.agents] if plan else [AGENT]
     builder = graph_builder(AgenticState)
-    builder.add_node(PLAN, plan)
-    builder.add_node(AGENT, dual_node(run_agent, arun_agent, AGENT))
+    builder.add_node(PLAN, plan_node)
+    for name in agents:
+        builder.add_node(name, agent_node(plan, name if plan else None))
+        builder.add_edge(name, MERGE)
     builder.add_node(MERGE, merge)
-    builder.add_node(CROSS_CHECK, dual_node(cross_check, across_check, CROSS_CHECK))
     builder.add_edge(START, PLAN)
-    builder.add_conditional_edges(PLAN, fan_out, [AGENT, MERGE])
-    builder.add_edge(AGENT, MERGE)
-    builder.add_conditional_edges(MERGE, after_merge, [CROSS_CHECK, END])
-    builder.add_conditional_edges(CROSS_CHECK, after_merge, [CROSS_CHECK, END])
-    return builder.compile(name="agentic")
-
-
-graph = build_graph()
+    builder.add_conditional_edges(PLAN, fan_out, [*agents, MERGE])
+    if plan is not None and plan.cross_check is not None:
+        builder.add_node(CROSS_CHECK, cross_check_node(plan))
+        builder.add_conditional_edges(MERGE, after_merge, [CROSS_CHECK, END])
+        builder.add_conditional_edges(CROSS_CHECK, after_merge, [CROSS_CHECK, END])
+    else:
+        builder.add_edge(MERGE, END)
+    name = f"agentic:{plan.operation_id}" if plan else "agentic:single_agent"
+    return builder.compile(name=name)

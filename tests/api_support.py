@@ -3,16 +3,11 @@ operation answered by a function-driven model, calls counted."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.messages import BaseMessage
-
 from backend.llm import LLMOrchestrator
-from backend.llm.config import Config
-from backend.llm.providers import ModelManager
-from tests.doubles import FunctionProvider
-from tests.test_agentic import ANSWERS, agent_of
+from backend.llm.testing import CallInfo, FunctionModel, TestProvider, by_schema, manager_for
+from tests.test_agentic import ANSWERS
 
 VALID = {
     "is_valid": True,
@@ -47,30 +42,35 @@ EVALUATION = {
 OVERRIDE: dict[str, Any] = {}
 
 
-def answer(messages: Sequence[BaseMessage]) -> Any:
+_BY_SCHEMA = by_schema(
+    {
+        "PillarValidation": VALID,
+        "PillarImprovement": IMPROVED,
+        "PillarSuggestions": SUGGESTIONS,
+        "PillarsEvaluation": EVALUATION,
+        "CompletenessEvaluation": ANSWERS["completeness"],
+        "ContradictionsEvaluation": ANSWERS["contradictions"],
+        "ContextEvaluation": ANSWERS["context"],
+        "CrossCheckReview": ANSWERS["cross_check"],
+    },
+    default=None,
+)
+
+
+def answer(call: CallInfo) -> Any:
     if "reply" in OVERRIDE:
         return OVERRIDE["reply"]
-    prompt = messages[-1].text
-    if "Review this game design pillar." in prompt:
-        return VALID
-    if "Rewrite this game design pillar" in prompt:
-        return IMPROVED
-    if "Suggest up to three" in prompt:
-        return SUGGESTIONS
-    if "as a whole" in prompt:
-        return EVALUATION
-    return ANSWERS[agent_of(messages)]
+    return _BY_SCHEMA(call)
 
 
 def fake_orchestrator() -> LLMOrchestrator:
-    provider = FunctionProvider(answer, delay_s=float(OVERRIDE.get("delay_s", 0.0)))
-    manager = ModelManager(Config(default_model="fake:api"), providers={"fake": provider})
-    return LLMOrchestrator(model_manager=manager)
+    model = FunctionModel(function=answer, delay_s=float(OVERRIDE.get("delay_s", 0.0)))
+    return LLMOrchestrator(model_manager=manager_for(model, default_model="test:api"))
 
 
 def model_calls() -> int:
     from backend.llm.api.execution import get_run_service
 
-    provider = get_run_service().orchestrator.model_manager.provider("fake")
-    assert isinstance(provider, FunctionProvider)
-    return len(provider.calls)
+    provider = get_run_service().orchestrator.model_manager.provider("test")
+    assert isinstance(provider, TestProvider)
+    return len(provider.model.calls)

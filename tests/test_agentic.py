@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
 import pytest
-from langchain_core.messages import BaseMessage
 
-from agents.base import is_transient
 from backend.llm import LLMOrchestrator, exceptions
-from backend.llm.config import Config
-from backend.llm.providers import ModelManager
+from backend.llm.plans import is_transient
+from backend.llm.testing import CallInfo, FunctionModel, manager_for
 from backend.llm.types import AgenticMetrics, LLMRequest, LLMResponse
 from backend.pillars.llm.schemas import PillarsEvaluation
-from tests.doubles import FunctionProvider
 
 PILLARS = {
     "pillars": [
@@ -60,29 +56,29 @@ ANSWERS = {
 }
 
 
-def agent_of(messages: Sequence[BaseMessage]) -> str:
-    prompt = messages[-1].text
-    if "Three specialists" in prompt:
-        return "cross_check"
-    if "covers the game's design" in prompt:
-        return "completeness"
-    if "Find contradictions" in prompt:
-        return "contradictions"
-    if "fits the game described" in prompt:
-        return "context"
-    raise AssertionError(f"unexpected prompt: {prompt[:80]}")
+#: Which agent asks, told by the response schema it asks for (never by prompt wording).
+AGENT_OF_SCHEMA = {
+    "CompletenessEvaluation": "completeness",
+    "ContradictionsEvaluation": "contradictions",
+    "ContextEvaluation": "context",
+    "CrossCheckReview": "cross_check",
+}
 
 
-def answer(messages: Sequence[BaseMessage]):
-    return ANSWERS[agent_of(messages)]
+def agent_of(call: CallInfo) -> str:
+    return AGENT_OF_SCHEMA[call.schema_name or ""]
+
+
+def answer(call: CallInfo):
+    return ANSWERS[agent_of(call)]
 
 
 def orchestrator(
     function=answer, *, delay_s: float = 0.0, **config
-) -> tuple[LLMOrchestrator, FunctionProvider]:
-    provider = FunctionProvider(function, delay_s=delay_s)
-    manager = ModelManager(Config(default_model="fake:m", **config), providers={"fake": provider})
-    return LLMOrchestrator(model_manager=manager), provider
+) -> tuple[LLMOrchestrator, FunctionModel]:
+    model = FunctionModel(function=function, delay_s=delay_s)
+    manager = manager_for(model, **{"default_model": "test:m", **config})
+    return LLMOrchestrator(model_manager=manager), model
 
 
 def evaluate(**options) -> LLMRequest:
@@ -112,6 +108,8 @@ def test_agents_merge_into_the_same_schema_as_monolithic():
     orch, _ = orchestrator()
     response = orch.execute(evaluate(cross_check_rounds=0))
     result = PillarsEvaluation.model_validate(response.results)
+    assert result.completeness is not None
+    assert result.contradictions is not None
     assert result.completeness.score == 60
     assert len(result.contradictions.contradictions) == 2
     assert result.context_alignment is not None
@@ -143,13 +141,14 @@ def test_agents_run_concurrently_under_aexecute():
 
 
 def test_cross_check_sees_all_findings_and_reconciles():
-    orch, provider = orchestrator()
+    orch, model = orchestrator()
     response = orch.execute(evaluate(cross_check_rounds=1))
-    review_prompt = next(c[-1].text for c in provider.calls if agent_of(c) == "cross_check")
+    review_prompt = next(c.messages[-1].text for c in model.calls if agent_of(c) == "cross_check")
     assert "Planning vs reflexes" in review_prompt
     assert "progression" in review_prompt
     assert "Mostly fits" in review_prompt
     result = PillarsEvaluation.model_validate(response.results)
+    assert result.contradictions is not None
     assert [c.severity for c in result.contradictions.contradictions] == ["high"]
     assert result.overall_score == 64
     assert result.summary == "Reconciled."
@@ -158,20 +157,20 @@ def test_cross_check_sees_all_findings_and_reconciles():
 
 
 def test_rounds_are_configurable():
-    orch, provider = orchestrator(cross_check_rounds=2)
+    orch, model = orchestrator(cross_check_rounds=2)
     response = orch.execute(evaluate())
     assert [n.node for n in response.metadata.nodes if n.node.startswith("cross")] == [
         "cross_check:1",
         "cross_check:2",
     ]
-    assert sum(agent_of(c) == "cross_check" for c in provider.calls) == 2
+    assert sum(agent_of(c) == "cross_check" for c in model.calls) == 2
 
 
 def test_one_failing_agent_gives_a_degraded_result():
-    def failing_contradictions(messages):
-        if agent_of(messages) == "contradictions":
+    def failing_contradictions(call):
+        if agent_of(call) == "contradictions":
             return exceptions.AuthenticationError("bad key")
-        return answer(messages)
+        return answer(call)
 
     orch, _ = orchestrator(failing_contradictions)
     response = orch.execute(evaluate(cross_check_rounds=0))
@@ -183,14 +182,19 @@ def test_one_failing_agent_gives_a_degraded_result():
     assert failed.error["code"] == "authentication_error"
     assert failed.retries == 0  # not transient: not retried
     result = PillarsEvaluation.model_validate(response.results)
+    assert result.completeness is not None
     assert result.completeness.score == 60  # the others' findings are kept
+    # The failed agent's part is null, never an invented score; the overall score is
+    # the mean of the parts that exist (completeness 60, context 70).
+    assert result.contradictions is None
+    assert result.overall_score == 65
 
 
 def test_strict_mode_raises_agent_failure():
-    def failing_context(messages):
-        if agent_of(messages) == "context":
+    def failing_context(call):
+        if agent_of(call) == "context":
             return exceptions.ProviderError("boom")
-        return answer(messages)
+        return answer(call)
 
     orch, _ = orchestrator(failing_context)
     with pytest.raises(exceptions.AgentFailureError) as info:
@@ -200,7 +204,7 @@ def test_strict_mode_raises_agent_failure():
 
 
 def test_every_agent_failing_raises_with_each_error():
-    orch, _ = orchestrator(lambda messages: exceptions.PermissionDeniedError("no"))
+    orch, _ = orchestrator(lambda call: exceptions.PermissionDeniedError("no"))
     with pytest.raises(exceptions.AgentFailureError) as info:
         orch.execute(evaluate())
     assert set(info.value.context["agents"]) == {"completeness", "contradictions", "context"}
@@ -209,13 +213,13 @@ def test_every_agent_failing_raises_with_each_error():
 def test_transient_errors_are_retried_and_others_are_not():
     calls = {"completeness": 0}
 
-    def flaky(messages):
-        agent = agent_of(messages)
+    def flaky(call):
+        agent = agent_of(call)
         if agent == "completeness":
             calls["completeness"] += 1
             if calls["completeness"] == 1:
                 return exceptions.RateLimitError("slow down")
-        return answer(messages)
+        return answer(call)
 
     orch, _ = orchestrator(flaky)
     response = orch.execute(evaluate(cross_check_rounds=0))
@@ -238,32 +242,32 @@ def test_retry_predicate():
 def test_per_agent_models_reach_their_nodes():
     orch, _ = orchestrator()
     response = orch.execute(
-        evaluate(agent_models={"contradictions": "fake:big"}, cross_check_rounds=0)
+        evaluate(agent_models={"contradictions": "test:big"}, cross_check_rounds=0)
     )
     by_node = {n.node: n.model_id for n in response.metadata.nodes}
-    assert by_node["agent:contradictions"] == "fake:big"
-    assert by_node["agent:completeness"] == "fake:m"
-    assert set(response.metadata.models_used) == {"fake:m", "fake:big"}
+    assert by_node["agent:contradictions"] == "test:big"
+    assert by_node["agent:completeness"] == "test:m"
+    assert set(response.metadata.models_used) == {"test:m", "test:big"}
 
 
 def test_per_agent_models_from_config():
-    orch, _ = orchestrator(agent_models={"cross_check": "fake:reviewer"})
+    orch, _ = orchestrator(agent_models={"cross_check": "test:reviewer"})
     response = orch.execute(evaluate())
-    assert {n.node: n.model_id for n in response.metadata.nodes}["cross_check:1"] == "fake:reviewer"
+    assert {n.node: n.model_id for n in response.metadata.nodes}["cross_check:1"] == "test:reviewer"
 
 
 def test_unknown_agent_or_model_fails_before_any_call():
-    orch, provider = orchestrator()
+    orch, model = orchestrator()
     with pytest.raises(exceptions.InvalidRequestError) as info:
-        orch.execute(evaluate(agent_models={"critic": "fake:x"}))
+        orch.execute(evaluate(agent_models={"critic": "test:x"}))
     assert "completeness" in info.value.context["known_agents"]
     with pytest.raises(exceptions.AuthenticationError):
         orch.execute(evaluate(agent_models={"context": "openai"}))
-    assert provider.calls == []
+    assert model.calls == []
 
 
 def test_context_agent_is_skipped_without_context():
-    orch, provider = orchestrator()
+    orch, model = orchestrator()
     response = orch.execute(
         LLMRequest(
             feature="pillars",
@@ -275,7 +279,7 @@ def test_context_agent_is_skipped_without_context():
     )
     assert agentic_of(response).skipped_agents == ["context"]
     assert response.results["context_alignment"] is None
-    assert all(agent_of(c) != "context" for c in provider.calls)
+    assert all(agent_of(c) != "context" for c in model.calls)
 
 
 def test_operation_without_a_plan_runs_as_one_agent():
@@ -286,7 +290,7 @@ def test_operation_without_a_plan_runs_as_one_agent():
         "issues": [],
         "improved_version": None,
     }
-    orch, _ = orchestrator(lambda messages: valid)
+    orch, _ = orchestrator(lambda call: valid)
     response = orch.execute(
         LLMRequest(
             feature="pillars",
@@ -314,12 +318,12 @@ def test_monolithic_answers_the_same_operation_with_one_prompt():
         "overall_score": 66,
         "summary": "One prompt.",
     }
-    orch, provider = orchestrator(lambda messages: evaluation)
+    orch, model = orchestrator(lambda call: evaluation)
     response = orch.execute(
         LLMRequest(
             feature="pillars", operation="evaluate", data=PILLARS, execution_mode="monolithic"
         )
     )
     assert PillarsEvaluation.model_validate(response.results).summary == "One prompt."
-    assert len(provider.calls) == 1
+    assert len(model.calls) == 1
     assert response.metadata.agentic is None

@@ -68,14 +68,14 @@ def test_execute_records_and_returns_the_run(alice):
     body = response.json()
     assert body["results"] == api_support.VALID
     assert body["status"] == "succeeded"
-    assert body["metadata"]["models_used"] == ["fake:api"]
+    assert body["metadata"]["models_used"] == ["test:api"]
     run = Run.objects.get(run_id=body["run_id"])
     assert run.status == "succeeded"
     assert run.results == api_support.VALID
     assert run.metadata is not None
     assert run.metadata["run_id"] == body["run_id"]
-    assert run.resolved_models == ["fake:api"]
-    assert run.requested_model == "fake:api"
+    assert run.resolved_models == ["test:api"]
+    assert run.requested_model == "test:api"
     fetched = alice.get(f"/api/llm/runs/{body['run_id']}/").json()
     assert fetched["status"] == "succeeded"
     assert fetched["results"] == api_support.VALID
@@ -302,7 +302,7 @@ def test_operations_and_models_endpoints(alice):
     ]
     assert by_id["pillars.validate"]["input_schema"]["required"] == ["name", "description"]
     models = alice.get("/api/llm/models/").json()
-    assert models["default_model"] == "fake:api"
+    assert models["default_model"] == "test:api"
 
 
 def test_canary_api_key_never_leaks(alice, caplog, monkeypatch, settings):

@@ -8,16 +8,16 @@ import httpx
 import pytest
 
 from backend.llm import LLMOrchestrator, exceptions
+from backend.llm.testing import FunctionModel, manager_for, sequence
 from backend.llm.types import LLMRequest, LLMResponse
 from tests.api_support import VALID
-from tests.doubles import fake_manager, replies
 
 PILLAR = {"name": "Core Mechanic", "description": "Players solve puzzles"}
 
 
-def orchestrator(*answers, **config):
-    manager, provider = fake_manager(replies(*answers), **config)
-    return LLMOrchestrator(model_manager=manager), provider
+def orchestrator(*answers, delay_s=0.0, **config):
+    model = FunctionModel(function=sequence(*answers), delay_s=delay_s)
+    return LLMOrchestrator(model_manager=manager_for(model, **config)), model
 
 
 def validate(**overrides):
@@ -25,15 +25,15 @@ def validate(**overrides):
 
 
 def test_execute_returns_schema_valid_results_and_metadata():
-    orch, provider = orchestrator(VALID)
+    orch, model = orchestrator(VALID)
     response = orch.execute(validate())
     assert isinstance(response, LLMResponse)
     assert response.results == VALID
     meta = response.metadata
     assert meta.operation == "pillars.validate"
     assert meta.execution_mode == "monolithic"
-    assert meta.models_used == ["fake:test"]
-    assert meta.requested_model == "fake:test"
+    assert meta.models_used == ["test:default"]
+    assert meta.requested_model == "test:default"
     assert meta.execution_time_ms >= 0
     assert (
         meta.token_usage.total_tokens
@@ -45,15 +45,15 @@ def test_execute_returns_schema_valid_results_and_metadata():
     assert set(meta.node_timings) == {"generate"}
     assert len(meta.run_id) == 36
     # The prompt carries the pillar.
-    (call,) = provider.calls
-    assert "Players solve puzzles" in call[-1].text
+    (call,) = model.calls
+    assert "Players solve puzzles" in call.messages[-1].text
 
 
 def test_aexecute_matches_execute():
     orch, _ = orchestrator(VALID)
     response = asyncio.run(orch.aexecute(validate()))
     assert response.results == VALID
-    assert response.metadata.models_used == ["fake:test"]
+    assert response.metadata.models_used == ["test:default"]
 
 
 def test_execute_accepts_a_plain_mapping():
@@ -63,21 +63,21 @@ def test_execute_accepts_a_plain_mapping():
 
 
 def test_invalid_output_is_retried_once_with_feedback_and_tokens_are_summed():
-    orch, provider = orchestrator({"is_valid": "maybe"}, VALID)
+    orch, model = orchestrator({"is_valid": "maybe"}, VALID)
     response = orch.execute(validate())
     assert response.results == VALID
     assert response.metadata.nodes[0].attempts == 2
-    assert len(provider.calls) == 2
-    assert "invalid" in provider.calls[1][-1].text
+    assert len(model.calls) == 2
+    assert "invalid" in model.calls[1].messages[-1].text
     single = orchestrator(VALID)[0].execute(validate()).metadata.token_usage.input_tokens
     assert response.metadata.token_usage.input_tokens == 2 * single
 
 
 def test_output_still_invalid_after_retry_is_a_provider_error():
-    orch, provider = orchestrator("not json at all")
+    orch, model = orchestrator("not json at all")
     with pytest.raises(exceptions.ProviderError) as info:
         orch.execute(validate())
-    assert len(provider.calls) == 2
+    assert len(model.calls) == 2
     assert info.value.context["schema"] == "PillarValidation"
     assert info.value.context["run_id"]
 
@@ -90,10 +90,10 @@ def test_out_of_range_values_fail_the_schema():
 
 
 def test_output_retries_option_is_respected():
-    orch, provider = orchestrator("nope")
+    orch, model = orchestrator("nope")
     with pytest.raises(exceptions.ProviderError):
         orch.execute(validate(options={"output_retries": 0}))
-    assert len(provider.calls) == 1
+    assert len(model.calls) == 1
 
 
 @pytest.mark.parametrize(
@@ -113,19 +113,17 @@ def test_provider_failures_become_typed_errors(raised, expected):
 
 
 def test_async_deadline_is_a_timeout_error():
-    manager, _ = fake_manager(replies(VALID), delay_s=2.0)
-    orch = LLMOrchestrator(model_manager=manager)
+    orch, _ = orchestrator(VALID, delay_s=2.0)
     with pytest.raises(exceptions.TimeoutError) as info:
         asyncio.run(orch.aexecute(validate(timeout_ms=100)))
     assert info.value.context["timeout_ms"] == 100
 
 
 def test_sync_deadline_stops_retrying():
-    manager, provider = fake_manager(replies("bad json"), delay_s=0.15)
-    orch = LLMOrchestrator(model_manager=manager)
+    orch, model = orchestrator("bad json", delay_s=0.15)
     with pytest.raises(exceptions.TimeoutError):
         orch.execute(validate(timeout_ms=100, options={"output_retries": 3}))
-    assert len(provider.calls) == 1
+    assert len(model.calls) == 1
 
 
 def test_unknown_feature_lists_known_features():
@@ -151,29 +149,29 @@ def test_unknown_mode_is_invalid_request():
 
 
 def test_unknown_model_is_invalid_request_listing_aliases():
-    orch, provider = orchestrator(VALID)
+    orch, model = orchestrator(VALID)
     with pytest.raises(exceptions.InvalidRequestError) as info:
         orch.execute(validate(model_id="claude"))
     assert "local" in info.value.context["known_aliases"]
-    assert provider.calls == []
+    assert model.calls == []
 
 
 def test_cloud_model_without_key_fails_before_any_call():
-    orch, provider = orchestrator(VALID)
+    orch, model = orchestrator(VALID)
     with pytest.raises(exceptions.AuthenticationError) as info:
         orch.execute(validate(model_id="gemini"))
     assert "GEMINI_API_KEY" in info.value.message
-    assert provider.calls == []
+    assert model.calls == []
 
 
 def test_oversized_data_is_a_validation_error():
-    orch, provider = orchestrator(VALID, max_input_chars=200)
+    orch, model = orchestrator(VALID, max_input_chars=200)
     with pytest.raises(exceptions.ValidationError) as info:
         orch.execute(
             validate(options={}).model_copy(update={"data": {**PILLAR, "description": "x" * 500}})
         )
     assert info.value.context["limit"] == 200
-    assert provider.calls == []
+    assert model.calls == []
 
 
 def test_request_parse_turns_pydantic_errors_into_validation_error():
@@ -185,9 +183,9 @@ def test_request_parse_turns_pydantic_errors_into_validation_error():
 
 def test_listeners_see_successes_and_failures():
     seen = []
-    manager, _ = fake_manager(replies(VALID))
     orch = LLMOrchestrator(
-        model_manager=manager, listeners=[lambda req, run_id, out: seen.append((run_id, out))]
+        model_manager=manager_for(FunctionModel(function=sequence(VALID))),
+        listeners=[lambda req, run_id, out: seen.append((run_id, out))],
     )
     response = orch.execute(validate())
     with pytest.raises(exceptions.UnknownFeatureError) as info:
@@ -211,9 +209,9 @@ def test_unexpected_bug_in_a_handler_is_an_agent_failure(monkeypatch):
 
 
 def test_metadata_reports_temperature_and_token_cap_reach_the_model():
-    manager, provider = fake_manager(replies(VALID))
-    orch = LLMOrchestrator(model_manager=manager)
+    orch, _ = orchestrator(VALID)
     orch.execute(validate(options={"temperature": 0.9, "max_output_tokens": 77}))
+    provider = orch.model_manager.provider("test")
     (settings,) = {key[2] for key in provider._models if key[0] == "chat"}
     assert settings.temperature == 0.9
     assert settings.max_tokens == 77
@@ -228,14 +226,14 @@ def _cut_off():
 
 
 def test_answer_cut_off_at_the_length_limit_is_asked_again_briefly():
-    orch, provider = orchestrator(_cut_off(), VALID)
+    orch, model = orchestrator(_cut_off(), VALID)
     response = orch.execute(validate())
     assert response.results == VALID
-    assert "more briefly" in provider.calls[1][-1].text
+    assert "more briefly" in model.calls[1].messages[-1].text
 
 
 def test_answer_cut_off_twice_is_insufficient_resources():
-    orch, provider = orchestrator(_cut_off())
+    orch, model = orchestrator(_cut_off())
     with pytest.raises(exceptions.InsufficientResourcesError):
         orch.execute(validate())
-    assert len(provider.calls) == 2
+    assert len(model.calls) == 2

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from backend.llm import LLMOrchestrator
 from backend.llm.exceptions import LLMOrchestratorError, all_error_classes
+from backend.llm.testing import FunctionModel, manager_for
 from backend.llm.types import LLMResponse
-from tests.doubles import fake_manager
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
@@ -45,7 +45,7 @@ requests = st.fixed_dictionaries(
     optional={
         "model_id": st.one_of(
             st.none(),
-            st.sampled_from(["local", "fake:x", "openai", "gemini", "nope", "ollama:"]),
+            st.sampled_from(["local", "test:x", "openai", "gemini", "nope", "ollama:"]),
             st.text(max_size=10),
         ),
         "execution_mode": st.one_of(st.none(), st.sampled_from(["monolithic", "agentic", "turbo"])),
@@ -72,8 +72,8 @@ ALLOWED = tuple(all_error_classes())
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(request=requests, answer=answers)
 def test_execute_raises_only_typed_errors(request: dict[str, Any], answer: str) -> None:
-    manager, _ = fake_manager(lambda messages: answer)
-    orchestrator = LLMOrchestrator(model_manager=manager)
+    model = FunctionModel(function=lambda call: answer)
+    orchestrator = LLMOrchestrator(model_manager=manager_for(model))
     outcome: LLMResponse | LLMOrchestratorError
     try:
         outcome = orchestrator.execute(request)

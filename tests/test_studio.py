@@ -88,8 +88,12 @@ def test_both_graphs_are_served(studio_url):
     from langgraph_sdk import get_sync_client
 
     with get_sync_client(url=studio_url) as client:
-        graphs = {assistant["graph_id"] for assistant in client.assistants.search()}
-    assert {"monolithic", "agentic"} <= graphs
+        assistants = {a["graph_id"]: a["assistant_id"] for a in client.assistants.search()}
+        assert {"monolithic", "agentic", "agentic_single_agent"} <= set(assistants)
+        drawn = client.assistants.get_graph(assistants["agentic"])
+    # Studio draws each specialist as a node of its own.
+    nodes = {node["id"] for node in drawn["nodes"]}
+    assert {"completeness", "contradictions", "context", "cross_check"} <= nodes
 
 
 @pytest.mark.parametrize(

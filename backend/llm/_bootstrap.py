@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["setup"]
+__all__ = ["ensure_apps", "setup"]
 
 
 def setup() -> None:
@@ -16,3 +16,12 @@ def setup() -> None:
         return
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backend.settings")
     django.setup()
+
+
+def ensure_apps() -> None:
+    """``setup()`` for a run started from a plain script, unless Django is already loading
+    its apps (a feature's ``handlers.py`` that runs an operation while being imported)."""
+    from django.apps import apps
+
+    if not apps.ready and not apps.loading:
+        setup()

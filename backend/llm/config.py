@@ -82,6 +82,8 @@ class Config(BaseModel):
     max_output_tokens: int = Field(default=1024, ge=16)
     output_retries: int = Field(default=1, ge=0, le=5)
     max_input_chars: int = Field(default=20_000, ge=100)
+    #: Dotted path of the ``GraphFactory`` the orchestrator runs requests through.
+    graph_factory: str = "graphs.compiled_graph"
 
     def get_provider_config(self, provider: str) -> dict[str, Any]:
         """The settings one provider needs; secrets stay ``SecretStr`` until the SDK call."""

@@ -10,6 +10,8 @@ from pydantic import Field
 from pydantic.json_schema import SkipJsonSchema
 
 from .config import get_config
+from .handler_registry import HandlerRegistry, registry
+from .plan_registry import PlanRegistry, plan_registry
 from .providers import ModelCapabilities, ModelManager, ModelSettings
 
 __all__ = ["RunContext", "default_model_manager"]
@@ -43,12 +45,25 @@ class RunContext:
         int | None, Field(description="Agentic mode: reconciliation rounds (0 = plain merge).")
     ] = None
     strict: Annotated[bool, Field(description="Agentic mode: fail if any agent fails.")] = False
-    #: Set by the orchestrator (its own ModelManager); hidden from Studio.
+    # The orchestrator's collaborators, hidden from Studio; a run started from Studio
+    # (where nobody sets them) uses the process-wide ones.
     models: SkipJsonSchema[ModelManager | None] = field(default=None, repr=False, compare=False)
+    handlers: SkipJsonSchema[HandlerRegistry | None] = field(
+        default=None, repr=False, compare=False
+    )
+    plans: SkipJsonSchema[PlanRegistry | None] = field(default=None, repr=False, compare=False)
 
     @property
     def manager(self) -> ModelManager:
         return self.models or default_model_manager()
+
+    @property
+    def operations(self) -> HandlerRegistry:
+        return self.handlers or registry
+
+    @property
+    def agent_plans(self) -> PlanRegistry:
+        return self.plans or plan_registry
 
     def model_settings(self, capabilities: ModelCapabilities | None = None) -> ModelSettings:
         config = self.manager.config

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar, overload
 
+from ._opaque import Opaque
 from .exceptions import UnknownFeatureError, UnknownOperationError
 from .operation_handler import BaseOperationHandler
 
@@ -27,7 +28,7 @@ class AlreadyRegistered(Exception):  # noqa: N818 - Django admin's name
     """An operation id was registered twice with different handler classes."""
 
 
-class HandlerRegistry:
+class HandlerRegistry(Opaque):
     def __init__(self) -> None:
         self._handlers: dict[str, type[BaseOperationHandler]] = {}
         self._lock = threading.Lock()
@@ -66,6 +67,11 @@ class HandlerRegistry:
         return sorted(
             op for op in self._handlers if feature is None or op.partition(".")[0] == feature
         )
+
+    def handler(self, operation_id: str) -> type[BaseOperationHandler]:
+        """The handler of ``"feature.operation"`` (typed error if unknown)."""
+        feature, _, operation = operation_id.partition(".")
+        return self.get(feature, operation)
 
     def get(self, feature: str, operation: str) -> type[BaseOperationHandler]:
         handler = self._handlers.get(f"{feature}.{operation}")
@@ -117,8 +123,7 @@ def register_handler(operation_id: str | H, handler_cls: H | None = None) -> H |
 
 
 def get_handler(operation_id: str) -> type[BaseOperationHandler]:
-    feature, _, operation = operation_id.partition(".")
-    return registry.get(feature, operation)
+    return registry.handler(operation_id)
 
 
 def autodiscover() -> None:

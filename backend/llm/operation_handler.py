@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import pydantic
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from .exceptions import ValidationError
 from .types import pydantic_errors
-
-if TYPE_CHECKING:
-    from agents.base import AgentPlan
 
 __all__ = ["DEFAULT_SYSTEM_PROMPT", "BaseOperationHandler"]
 
@@ -34,16 +31,6 @@ class BaseOperationHandler(ABC):
     response_schema: ClassVar[type[pydantic.BaseModel]]
     input_schema: ClassVar[type[pydantic.BaseModel] | None] = None
     system_prompt: ClassVar[str] = DEFAULT_SYSTEM_PROMPT
-    #: How agentic mode splits this operation; None runs it as a single agent.
-    agentic_plan: ClassVar[AgentPlan | None] = None
-
-    @classmethod
-    def plan(cls) -> AgentPlan:
-        if cls.agentic_plan is not None:
-            return cls.agentic_plan
-        from agents.base import single_agent_plan
-
-        return single_agent_plan(cls.operation_id, cls.response_schema)
 
     @property
     def feature(self) -> str:

@@ -10,12 +10,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
+from django.utils.module_loading import import_string
+
 from . import exceptions as errors
-from ._bootstrap import setup
+from ._bootstrap import ensure_apps
 from .config import Config, get_config
 from .context import RunContext
 from .handler_registry import HandlerRegistry, registry
-from .operation_handler import BaseOperationHandler
+from .plan_registry import PlanRegistry, plan_registry
+from .plans import AgentPlan
 from .providers import ModelManager
 from .types import (
     EXECUTION_MODES,
@@ -27,23 +30,15 @@ from .types import (
     TokenUsage,
 )
 
-__all__ = ["LLMOrchestrator", "RunListener"]
+__all__ = ["GraphFactory", "LLMOrchestrator", "RunListener"]
 
 #: Called once per run with the request and either its response or its typed error.
 RunListener = Callable[
     [LLMRequest | Mapping[str, Any], str, "LLMResponse | errors.LLMOrchestratorError"], None
 ]
-
-
-def _graph_for(mode: ExecutionMode) -> Any:
-    # Imported late: the graphs import this package.
-    if mode == "agentic":
-        from graphs.agentic import graph as agentic
-
-        return agentic
-    from graphs.monolithic import graph as monolithic
-
-    return monolithic
+#: Compiles (and caches) the graph of a mode and plan. The core names its factory by
+#: dotted path, as Django names its URLconf, so it never imports the graphs itself.
+GraphFactory = Callable[[ExecutionMode, AgentPlan | None], Any]
 
 
 @dataclass(frozen=True)
@@ -51,6 +46,7 @@ class _Run:
     run_id: str
     request: LLMRequest
     mode: ExecutionMode
+    plan: AgentPlan | None
     context: RunContext
     started: float
 
@@ -80,13 +76,22 @@ class LLMOrchestrator:
         *,
         model_manager: ModelManager | None = None,
         handlers: HandlerRegistry | None = None,
+        plans: PlanRegistry | None = None,
+        graphs: GraphFactory | None = None,
         listeners: list[RunListener] | None = None,
     ) -> None:
-        setup()  # a plain script gets the Django apps, hence the registered handlers
         self.config = config or (model_manager.config if model_manager else get_config())
         self.model_manager = model_manager or ModelManager(self.config)
         self.handlers = handlers or registry
+        self.plans = plans or plan_registry
+        self._graphs = graphs
         self.listeners: list[RunListener] = list(listeners or [])
+
+    @property
+    def graphs(self) -> GraphFactory:
+        if self._graphs is None:
+            self._graphs = import_string(self.config.graph_factory)
+        return self._graphs
 
     # -- public API ----------------------------------------------------------------
     def execute(
@@ -96,7 +101,8 @@ class LLMOrchestrator:
         run_id, started = run_id or str(uuid.uuid4()), time.perf_counter()
         try:
             run = self._start(request, run_id, started)
-            output = _graph_for(run.mode).invoke(run.graph_input, context=run.context)
+            graph = self.graphs(run.mode, run.plan)
+            output = graph.invoke(run.graph_input, context=run.context)
             return self._finish(run, output)
         except Exception as exc:
             self._fail(request, run_id, exc)
@@ -107,7 +113,7 @@ class LLMOrchestrator:
         run_id, started = run_id or str(uuid.uuid4()), time.perf_counter()
         try:
             run = self._start(request, run_id, started)
-            graph = _graph_for(run.mode)
+            graph = self.graphs(run.mode, run.plan)
             try:
                 output = await asyncio.wait_for(
                     graph.ainvoke(run.graph_input, context=run.context), timeout=run.timeout_s
@@ -126,6 +132,8 @@ class LLMOrchestrator:
 
     # -- steps ---------------------------------------------------------------------
     def _start(self, request: LLMRequest | Mapping[str, Any], run_id: str, started: float) -> _Run:
+        if self.handlers is registry:
+            ensure_apps()  # a plain script gets the Django apps: operations and plans
         if not isinstance(request, LLMRequest):
             request = LLMRequest.parse(request)
         mode = request.execution_mode or self.config.default_execution_mode
@@ -142,7 +150,8 @@ class LLMOrchestrator:
         handler.validate_input(request.data)
         self.model_manager.resolve(request.model_id)
         options = request.options
-        self._check_agent_models(handler, options.agent_models)
+        plan = self.plans.get(request.operation_id) if mode == "agentic" else None
+        self._check_agent_models(request, options.agent_models)
         context = RunContext(
             model_id=request.model_id,
             timeout_ms=request.timeout_ms or self.config.default_timeout_ms,
@@ -153,15 +162,18 @@ class LLMOrchestrator:
             cross_check_rounds=options.cross_check_rounds,
             strict=options.strict,
             models=self.model_manager,
+            handlers=self.handlers,
+            plans=self.plans,
         )
-        return _Run(run_id, request, mode, context, started)  # type: ignore[arg-type]
+        return _Run(run_id, request, mode, plan, context, started)  # type: ignore[arg-type]
 
-    def _check_agent_models(self, handler: BaseOperationHandler, chosen: Mapping[str, str]) -> None:
-        known = [spec.name for spec in handler.plan().agents] + ["cross_check"]
+    def _check_agent_models(self, request: LLMRequest, chosen: Mapping[str, str]) -> None:
+        plan = self.plans.get(request.operation_id)
+        known = plan.agent_names + (["cross_check"] if plan.cross_check else [])
         for agent, model_id in chosen.items():
             if agent not in known:
                 raise errors.InvalidRequestError(
-                    f"{handler.operation_id} has no agent {agent!r}.",
+                    f"{request.operation_id} has no agent {agent!r}.",
                     agent=agent,
                     known_agents=known,
                     suggestion="Name agents in options.agent_models as in context['known_agents'].",

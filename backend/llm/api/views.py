@@ -14,8 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backend.llm._schema import model_schema
-from backend.llm.handler_registry import registry
+from backend.llm.catalog import describe_operations
 from backend.llm.models import Run
 
 from .execution import (
@@ -100,21 +99,10 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet[Run]):
 class OperationsView(APIView):
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        operations = []
-        for operation_id in registry.operations():
-            handler = registry.get(*operation_id.split(".", 1))
-            operations.append(
-                {
-                    "operation": operation_id,
-                    "description": handler.description(),
-                    "agentic_plan": [spec.name for spec in handler.plan().agents],
-                    "input_schema": handler.input_schema.model_json_schema()
-                    if handler.input_schema
-                    else None,
-                    "response_schema": model_schema(handler.response_schema, bounded=False),
-                }
-            )
-        return Response({"operations": operations})
+        orchestrator = get_run_service().orchestrator
+        return Response(
+            {"operations": describe_operations(orchestrator.handlers, orchestrator.plans)}
+        )
 
 
 class ModelsView(APIView):

@@ -93,9 +93,6 @@ class BaseProvider(ABC):
     def prepare(self) -> None:  # noqa: B027 - an optional hook
         """Blocking one-time set-up (e.g. starting a local server). Default: nothing."""
 
-    def is_prepared(self) -> bool:
-        return True
-
     def _cached(
         self,
         key: tuple[Any, ...],
@@ -177,14 +174,3 @@ class BaseProvider(ABC):
             provider=self.provider_name,
             **context,
         )
-
-    # -- convenience (the spec's provider API) -------------------------------------
-    def generate_text(self, model_name: str, prompt: str, **kwargs: Any) -> str:
-        """Plain text completion, for scripts; the orchestrator uses structured output."""
-        self.check_configured(model_name)
-        self.prepare()
-        model = self.chat_model(model_name, ModelSettings(**kwargs))
-        try:
-            return model.invoke(prompt).text
-        except Exception as exc:
-            raise self.translate_error(exc, model=model_name) from exc

@@ -81,9 +81,6 @@ class LocalProvider(OpenAIProvider):
         finally:
             importer.join()
 
-    def is_prepared(self) -> bool:
-        return self.server.running
-
     @property
     def sampling_seed(self) -> int | None:
         # Reproducible runs by default (thesis experiments, tests); None samples freely.

@@ -7,9 +7,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic_core import core_schema
-
 from .. import exceptions as errors
+from .._opaque import Opaque
 from ..config import Config, get_config
 from ..types import ModelDetails
 from .base import BaseProvider, ModelSettings
@@ -18,7 +17,6 @@ from .registry import provider_classes
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
-    from pydantic import GetCoreSchemaHandler
 
 __all__ = ["ModelManager", "ResolvedModel", "parse_model_id"]
 
@@ -79,7 +77,7 @@ class ResolvedModel:
         return self.provider.translate_error(exc, model=self.model_id)
 
 
-class ModelManager:
+class ModelManager(Opaque):
     """Providers built lazily from the registry and the config; ``providers`` overrides
     (an instance per name) let tests and embedders plug in their own."""
 
@@ -89,13 +87,6 @@ class ModelManager:
         self.config = config or get_config()
         self._providers: dict[str, BaseProvider] = dict(providers or {})
         self._lock = threading.Lock()
-
-    @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        # Lets graph context schemas carry a manager without breaking JSON-schema export.
-        return core_schema.is_instance_schema(cls)
 
     @property
     def provider_names(self) -> list[str]:

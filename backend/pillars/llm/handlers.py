@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from agents.pillars import PILLARS_REVIEW_PLAN
 from backend.llm.exceptions import ValidationError
 from backend.llm.handler_registry import register_handler
 from backend.llm.operation_handler import BaseOperationHandler
@@ -133,4 +132,3 @@ class EvaluatePillarsHandler(PillarSetHandler):
     operation_id = "pillars.evaluate"
     response_schema = PillarsEvaluation
     template = prompts.EVALUATE
-    agentic_plan = PILLARS_REVIEW_PLAN

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "CROSS_CHECK",
     "EVALUATE",
     "EVALUATE_COMPLETENESS",
     "EVALUATE_CONTEXT",
@@ -128,22 +127,4 @@ Review this set of game design pillars as a whole.
    vision, and an overall score.
 
 Finish with an overall_score from 0 to 100 for the set and a short summary.
-"""
-
-CROSS_CHECK = """\
-Three specialists reviewed the same set of game design pillars independently. Reconcile
-their findings.
-
-{context}Pillars:
-{pillars}
-
-Completeness review (score {completeness_score}): covered {covered}; missing {missing}.
-Context review: {context_review}
-Contradictions found:
-{contradictions}
-
-Dismiss (by number) every contradiction that duplicates another, or that the game
-context or a missing design area explains rather than a real conflict between pillars.
-Then give an overall_score from 0 to 100 for the set and a summary of the review that
-takes all three specialists into account.
 """

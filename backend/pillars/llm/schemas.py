@@ -15,7 +15,6 @@ __all__ = [
     "ContextEvaluation",
     "Contradiction",
     "ContradictionsEvaluation",
-    "CrossCheckReview",
     "GameContext",
     "MissingArea",
     "PillarAlignment",
@@ -28,6 +27,8 @@ __all__ = [
     "PillarSuggestions",
     "PillarValidation",
     "PillarsEvaluation",
+    "Score",
+    "Text",
 ]
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -166,22 +167,15 @@ class ContextEvaluation(BaseModel):
 class PillarsEvaluation(BaseModel):
     """``pillars.evaluate``: the whole review of a pillar set, in either execution mode."""
 
-    completeness: CompletenessEvaluation
-    contradictions: ContradictionsEvaluation
-    context_alignment: ContextEvaluation | None = Field(
-        default=None, description="Null when the request has no game context."
+    completeness: CompletenessEvaluation | None = Field(
+        description="Null only in agentic mode, when the completeness agent failed."
     )
-    overall_score: Score
-    summary: Text
-
-
-class CrossCheckReview(BaseModel):
-    """A reviewer's reconciliation of the specialists' findings (agentic cross-check)."""
-
-    dismissed_contradictions: Annotated[list[int], Field(max_length=15)] = Field(
-        default_factory=list,
-        description="Numbers of listed contradictions that are duplicates, or that the game "
-        "context or a missing area explains rather than a real conflict.",
+    contradictions: ContradictionsEvaluation | None = Field(
+        description="Null only in agentic mode, when the contradictions agent failed."
+    )
+    context_alignment: ContextEvaluation | None = Field(
+        default=None,
+        description="Null when the request has no game context (or its agent failed).",
     )
     overall_score: Score
     summary: Text

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backend.llm import exceptions
-from backend.llm.handler_registry import registry
+from backend.llm.catalog import describe_operations
 from backend.llm.orchestrator import LLMOrchestrator
 from backend.llm.providers import ModelManager
 from backend.llm.types import EXECUTION_MODES, LLMRequest
@@ -31,12 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "operations":
-            self._print(
-                [
-                    {"operation": op, "description": registry.get(*op.split(".", 1)).description()}
-                    for op in registry.operations()
-                ]
-            )
+            self._print(describe_operations(schemas=False))
         elif action == "models":
             self._print(ModelManager().describe())
         else:
