@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
-from dotenv import load_dotenv
+from dotenv import dotenv_values
 
 # Lets `ModelAdmin[Run]`, `QuerySet[Run]`, ... be written at runtime (for mypy). DRF's
 # classes are patched in LlmConfig.ready(): importing them here would freeze DRF's
@@ -16,14 +16,23 @@ from dotenv import load_dotenv
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-load_dotenv(BASE_DIR / ".env", override=False)
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
-DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
+
+def env(name: str, default: str = "") -> str:
+    """A Django setting from the environment, else the .env file (which is read, never
+    copied into os.environ: the orchestrator reads it through its own loader)."""
+    path = os.environ.get("LLM_ORCHESTRATOR_ENV_FILE") or BASE_DIR / ".env"
+    return os.environ.get(name) or _dotenv(str(path)).get(name) or default
+
+
+def _dotenv(path: str) -> dict[str, str]:
+    return {k: v for k, v in dotenv_values(path).items() if v} if os.path.isfile(path) else {}
+
+
+SECRET_KEY = env("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
+DEBUG = env("DJANGO_DEBUG", "0") == "1"
 ALLOWED_HOSTS = [
-    h
-    for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",")
-    if h
+    h for h in env("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",") if h
 ]
 
 INSTALLED_APPS = [
@@ -76,8 +85,8 @@ TEMPLATES = [
 
 # SQLite by default; PostgreSQL (or anything dj-database-url parses) when DATABASE_URL is set.
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{os.environ.get('SQLITE_PATH', BASE_DIR / 'db.sqlite3')}",
+    "default": dj_database_url.parse(
+        env("DATABASE_URL") or f"sqlite:///{env('SQLITE_PATH') or BASE_DIR / 'db.sqlite3'}",
         conn_max_age=60,
     )
 }
@@ -111,8 +120,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ("rest_framework.parsers.JSONParser",),
     "DEFAULT_THROTTLE_CLASSES": ("rest_framework.throttling.UserRateThrottle",),
     "DEFAULT_THROTTLE_RATES": {
-        "user": os.environ.get("API_RATE_USER", "600/min"),
-        "llm_execute": os.environ.get("API_RATE_LLM_EXECUTE", "60/min"),
+        "user": env("API_RATE_USER", "600/min"),
+        "llm_execute": env("API_RATE_LLM_EXECUTE", "60/min"),
     },
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
@@ -155,7 +164,5 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {
-        "backend": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")}
-    },
+    "loggers": {"backend": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")}},
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -42,8 +43,10 @@ def _block_network() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
-    for name in ("OPENAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
+    # A developer's shell must not change test outcomes either.
+    for name in list(os.environ):
+        if name.startswith(("OPENAI_", "GEMINI_", "GOOGLE_API", "OLLAMA_", "LLM_ORCHESTRATOR_")):
+            monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LLM_ORCHESTRATOR_ENV_FILE", str(tmp_path / "no.env"))
     reset_config()
     default_model_manager.cache_clear()

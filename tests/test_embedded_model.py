@@ -110,7 +110,7 @@ def _server(manager: ModelManager) -> EmbeddedServer:
 
 def _openai_manager(local_manager: ModelManager, api_key: str) -> ModelManager:
     server = _server(local_manager)
-    config = Config(openai_base_url=server.start(), openai_api_key=api_key)
+    config = Config(providers={"openai": {"base_url": server.start(), "api_key": api_key}})
     return ModelManager(config)
 
 
@@ -151,7 +151,7 @@ def _closed_port() -> int:
 
 
 def test_unreachable_openai_compatible_server_is_model_unavailable():
-    config = Config(openai_base_url=f"http://127.0.0.1:{_closed_port()}/v1")
+    config = Config(providers={"openai": {"base_url": f"http://127.0.0.1:{_closed_port()}/v1"}})
     orchestrator = LLMOrchestrator(model_manager=ModelManager(config))
     with pytest.raises(exceptions.ModelUnavailableError):
         orchestrator.execute(
@@ -160,7 +160,7 @@ def test_unreachable_openai_compatible_server_is_model_unavailable():
 
 
 def test_unreachable_ollama_is_model_unavailable_with_a_hint():
-    config = Config(ollama_base_url=f"http://127.0.0.1:{_closed_port()}")
+    config = Config(providers={"ollama": {"base_url": f"http://127.0.0.1:{_closed_port()}"}})
     orchestrator = LLMOrchestrator(model_manager=ModelManager(config))
     with pytest.raises(exceptions.ModelUnavailableError) as info:
         orchestrator.execute(

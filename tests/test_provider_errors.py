@@ -81,7 +81,7 @@ def _openai_status_error(status: int):
     ],
 )
 def test_openai_status_errors(status, expected):
-    provider = OpenAIProvider(Config().get_provider_config("openai"))
+    provider = OpenAIProvider()
     error = provider.translate_error(_openai_status_error(status), model="openai:gpt-4o-mini")
     assert type(error) is expected
     assert error.context["provider"] == "openai"
@@ -159,7 +159,7 @@ def test_typed_errors_pass_through_unchanged():
 
 def test_api_key_never_appears_in_translated_errors():
     secret = "sk-proj-canary0123456789abcdef"
-    provider = OpenAIProvider(Config(openai_api_key=secret).get_provider_config("openai"))
+    provider = OpenAIProvider({"api_key": secret})
     error = provider.translate_error(RuntimeError(f"bad key {secret} rejected"))
     assert secret not in str(error.to_dict())
     assert secret not in str(error)
@@ -171,7 +171,7 @@ def test_redact_masks_key_shaped_strings():
 
 
 def test_manager_chat_model_errors_are_translated(monkeypatch):
-    manager = ModelManager(Config(openai_api_key="sk-test-construct"))
+    manager = ModelManager(Config(providers={"openai": {"api_key": "sk-test-construct"}}))
     resolved = manager.resolve("openai")
 
     def boom(*args, **kwargs):

@@ -23,6 +23,7 @@ class LlmConfig(AppConfig):
                 viewsets.ReadOnlyModelViewSet,
             ]
         )
+        from . import checks  # noqa: F401 - registers the configuration check
         from .config import reset_config
         from .context import default_model_manager
         from .handler_registry import autodiscover

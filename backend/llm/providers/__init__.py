@@ -6,7 +6,7 @@ use. To add a provider, write ``<vendor>_provider.py`` and import it below.
 
 from __future__ import annotations
 
-from .base import BaseProvider, ModelSettings
+from .base import BaseProvider, ModelSettings, ProviderSettings
 from .capabilities import ModelCapabilities, get_capabilities
 from .gemini_provider import GeminiProvider
 from .local_provider import LocalProvider
@@ -25,6 +25,7 @@ __all__ = [
     "ModelSettings",
     "OllamaProvider",
     "OpenAIProvider",
+    "ProviderSettings",
     "ResolvedModel",
     "get_capabilities",
     "parse_model_id",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from .. import exceptions as errors
+from .._env import EnvSettings
 from .._schema import model_schema
 from ..types import ProviderType
 from ._errors import ErrorClass, ErrorMap, translate
@@ -23,7 +24,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = ["BaseProvider", "ModelSettings"]
+__all__ = ["BaseProvider", "ModelSettings", "ProviderSettings"]
+
+
+class ProviderSettings(EnvSettings):
+    """A provider's own settings. Subclass with ``model_config =
+    SettingsConfigDict(env_prefix="VENDOR_")`` and fields: ``api_key: SecretStr | None``
+    is read from ``VENDOR_API_KEY``, ``base_url`` from ``VENDOR_BASE_URL``, and so on.
+    A field named ``api_key`` makes the provider need a key. Values come from code (or
+    ``Config.providers``), then the environment, then ``.env``."""
 
 
 class ModelSettings(BaseModel):
@@ -45,13 +54,16 @@ class BaseProvider(ABC):
 
     provider_name: ClassVar[str]
     provider_type: ClassVar[ProviderType] = "cloud"
-    #: Environment variable holding the API key; None when the provider needs none.
-    api_key_env: ClassVar[str | None] = None
+    #: The settings this provider reads (its variables, defaults and secrets).
+    settings_class: ClassVar[type[ProviderSettings]] = ProviderSettings
     #: Suggestions for errors of this provider, by our error class.
     hints: ClassVar[Mapping[ErrorClass, str]] = {}
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
-        self.config = dict(config)
+    def __init__(self, settings: ProviderSettings | Mapping[str, Any] | None = None) -> None:
+        """``settings``: an instance, or field overrides on top of the environment."""
+        if not isinstance(settings, ProviderSettings):
+            settings = self.settings_class.load(settings)
+        self.settings = settings
         self._models: dict[tuple[Any, ...], Any] = {}
         # Async HTTP clients belong to the event loop that opened their connections, so
         # models used inside a loop are cached per loop (and dropped with it).
@@ -63,10 +75,17 @@ class BaseProvider(ABC):
     # -- credentials -------------------------------------------------------------
     @property
     def api_key(self) -> str | None:
-        key = self.config.get("api_key")
+        key = getattr(self.settings, "api_key", None)
         if isinstance(key, SecretStr):
             return key.get_secret_value() or None
         return str(key) if key else None
+
+    @property
+    def api_key_env(self) -> str | None:
+        """The variable holding the API key; None when the provider takes none."""
+        if "api_key" not in self.settings_class.model_fields:
+            return None
+        return self.settings_class.env_names("api_key")[0]
 
     @property
     def requires_api_key(self) -> bool:

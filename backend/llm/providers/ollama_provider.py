@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from pydantic_settings import SettingsConfigDict
 
 from .. import exceptions as errors
 from ._errors import ErrorClass, ErrorMap, by_status
-from .base import BaseProvider, ModelSettings
+from .base import BaseProvider, ModelSettings, ProviderSettings
 from .registry import register_provider
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-__all__ = ["OllamaProvider"]
+__all__ = ["OllamaProvider", "OllamaSettings"]
+
+
+class OllamaSettings(ProviderSettings):
+    model_config = SettingsConfigDict(env_prefix="OLLAMA_")
+
+    base_url: str = "http://localhost:11434"
 
 
 def ollama_error_map() -> ErrorMap:
@@ -29,6 +37,7 @@ def ollama_error_map() -> ErrorMap:
 class OllamaProvider(BaseProvider):
     provider_name = "ollama"
     provider_type = "local"
+    settings_class = OllamaSettings
     hints: ClassVar[Mapping[ErrorClass, str]] = {
         errors.ModelUnavailableError: "Start Ollama ('ollama serve') at OLLAMA_BASE_URL and "
         "pull the model ('ollama pull <model>').",
@@ -42,7 +51,7 @@ class OllamaProvider(BaseProvider):
 
         return ChatOllama(
             model=model_name,
-            base_url=str(self.config.get("base_url") or "http://localhost:11434"),
+            base_url=cast("OllamaSettings", self.settings).base_url,
             num_predict=settings.max_tokens,
             temperature=settings.temperature,
             client_kwargs={"timeout": settings.timeout_s},

@@ -6,16 +6,26 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
 
 from .. import exceptions as errors
 from ._errors import ErrorClass, ErrorMap, by_status
-from .base import BaseProvider, ModelSettings
+from .base import BaseProvider, ModelSettings, ProviderSettings
 from .registry import register_provider
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-__all__ = ["OpenAIProvider"]
+__all__ = ["OpenAIProvider", "OpenAISettings"]
+
+
+class OpenAISettings(ProviderSettings):
+    model_config = SettingsConfigDict(env_prefix="OPENAI_")
+
+    #: ``OPENAI_API_KEY``; not needed for a server of your own at ``base_url``.
+    api_key: SecretStr | None = None
+    #: ``OPENAI_BASE_URL``: any OpenAI-compatible server (vLLM, LM Studio, llama.cpp).
+    base_url: str | None = None
 
 
 def _bad_request(exc: BaseException) -> ErrorClass:
@@ -57,7 +67,7 @@ def openai_error_map() -> ErrorMap:
 @register_provider
 class OpenAIProvider(BaseProvider):
     provider_name = "openai"
-    api_key_env = "OPENAI_API_KEY"
+    settings_class: ClassVar[type[ProviderSettings]] = OpenAISettings
     hints: ClassVar[Mapping[ErrorClass, str]] = {
         errors.AuthenticationError: "Check OPENAI_API_KEY, or use model_id='local'.",
         errors.ModelUnavailableError: "Check the model name and OPENAI_BASE_URL.",
@@ -66,8 +76,7 @@ class OpenAIProvider(BaseProvider):
 
     @property
     def base_url(self) -> str | None:
-        url = self.config.get("base_url")
-        return str(url) if url else None
+        return getattr(self.settings, "base_url", None) or None
 
     @property
     def requires_api_key(self) -> bool:
@@ -86,9 +95,8 @@ class OpenAIProvider(BaseProvider):
         """Base URL (None: OpenAI's) and API key of the server to talk to."""
         return self.base_url, self.api_key or "not-needed"
 
-    @property
-    def sdk_max_retries(self) -> int:
-        return int(self.config.get("max_retries", 2))
+    #: The SDK's own retries of 429/5xx/connection errors (its default).
+    sdk_max_retries: ClassVar[int] = 2
 
     @property
     def sampling_seed(self) -> int | None:
