@@ -134,6 +134,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "pix:e LLM Orchestrator API",
     "DESCRIPTION": "Run LLM operations in monolithic or agentic mode; every run is recorded.",
     "VERSION": "0.1.0",
+    # 3.1: JSON Schema proper, so request bodies are the pydantic types' own schemas.
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

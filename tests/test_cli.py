@@ -25,7 +25,10 @@ def test_operations_lists_the_six_pillar_operations():
     assert isinstance(listed, list)
     names = {entry["operation"] for entry in listed}
     assert {"pillars.validate", "pillars.evaluate_context"} <= names
-    assert all(entry["description"] for entry in listed)
+    pillars = [entry for entry in listed if entry["operation"].startswith("pillars.")]
+    assert all(entry["description"] for entry in pillars)
+    evaluate = next(entry for entry in pillars if entry["operation"] == "pillars.evaluate")
+    assert evaluate["agentic_plan"] == ["completeness", "contradictions", "context"]
 
 
 def test_models_lists_aliases_and_configuration(monkeypatch):

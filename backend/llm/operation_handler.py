@@ -42,7 +42,9 @@ class BaseOperationHandler(ABC):
 
     @classmethod
     def description(cls) -> str:
-        return (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        """The first line of the handler's docstring (else of its response schema's)."""
+        own = cls.__dict__.get("__doc__") or cls.response_schema.__doc__ or ""
+        return own.strip().splitlines()[0] if own.strip() else ""
 
     def validate_input(self, data: dict[str, Any]) -> None:
         if self.input_schema is None:

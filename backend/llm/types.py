@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Self, get_args
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool
 
 from .exceptions import ValidationError
 
@@ -22,6 +22,7 @@ __all__ = [
     "NodeStatus",
     "ProviderType",
     "ResponseMetadata",
+    "RunSettings",
     "TokenUsage",
     "pydantic_errors",
 ]
@@ -55,39 +56,39 @@ class ExecutionOptions(BaseModel):
     cross_check_rounds: int | None = Field(
         default=None, ge=0, le=3, description="Agentic mode: reconciliation rounds (0 = merge)."
     )
-    strict: bool = Field(
+    strict: StrictBool = Field(
         default=False, description="Agentic mode: fail the run if any agent fails."
     )
 
 
-class LLMRequest(BaseModel):
-    """One unit of LLM work: which operation, on what data, with which model and mode."""
+class RunSettings(BaseModel):
+    """How to run: model, execution mode, deadline and options. In JSON (the REST API)
+    ``model_id`` and ``execution_mode`` may be written ``model`` and ``mode``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    feature: str = Field(min_length=1, max_length=64, description="Feature, e.g. 'pillars'.")
-    operation: str = Field(min_length=1, max_length=64, description="Operation, e.g. 'validate'.")
-    data: dict[str, Any] = Field(default_factory=dict, description="The operation's input.")
     model_id: str | None = Field(
         default=None,
         max_length=200,
+        validation_alias=AliasChoices("model_id", "model"),
+        serialization_alias="model",
         description="Alias ('local', 'openai', 'gemini', 'ollama'), 'provider:model' or a bare "
         "model id. None uses the configured default model.",
     )
     execution_mode: str | None = Field(
         default=None,
+        validation_alias=AliasChoices("execution_mode", "mode"),
+        serialization_alias="mode",
         description="'monolithic' or 'agentic'. None uses the configured default mode.",
     )
-    timeout_ms: int | None = Field(default=None, gt=0, le=3_600_000)
+    timeout_ms: int | None = Field(
+        default=None, gt=0, le=3_600_000, description="Deadline of the run in milliseconds."
+    )
     options: ExecutionOptions = Field(default_factory=lambda: ExecutionOptions())
 
-    @property
-    def operation_id(self) -> str:
-        return f"{self.feature}.{self.operation}"
-
     @classmethod
-    def parse(cls, payload: Mapping[str, Any]) -> LLMRequest:
-        """Build a request from untrusted input, raising the orchestrator's ValidationError."""
+    def parse(cls, payload: Any) -> Self:
+        """Build from untrusted input, raising the orchestrator's ValidationError."""
         try:
             return cls.model_validate(payload)
         except pydantic.ValidationError as exc:
@@ -96,6 +97,18 @@ class LLMRequest(BaseModel):
                 + "; ".join(f"{e['field']}: {e['error']}" for e in pydantic_errors(exc)),
                 errors=pydantic_errors(exc),
             ) from None
+
+
+class LLMRequest(RunSettings):
+    """One unit of LLM work: which operation, on what data, with which model and mode."""
+
+    feature: str = Field(min_length=1, max_length=64, description="Feature, e.g. 'pillars'.")
+    operation: str = Field(min_length=1, max_length=64, description="Operation, e.g. 'validate'.")
+    data: dict[str, Any] = Field(default_factory=dict, description="The operation's input.")
+
+    @property
+    def operation_id(self) -> str:
+        return f"{self.feature}.{self.operation}"
 
 
 class TokenUsage(BaseModel):

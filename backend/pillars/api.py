@@ -18,8 +18,8 @@ from backend.llm.api.execution import (
     authenticated_user,
     run_and_respond,
 )
-from backend.llm.api.serializers import RunOptionsSerializer
 from backend.llm.api.views import execute_schema
+from backend.llm.types import LLMRequest, RunSettings
 
 from .models import GameDesign, Pillar
 
@@ -67,15 +67,9 @@ def llm_action(operation: str, data_of: Callable[[Any], dict[str, Any]]) -> Any:
     def run(
         self: viewsets.GenericViewSet[Any], request: Request, pk: str | None = None
     ) -> Response:
-        choices = RunOptionsSerializer(data=request.data)
-        choices.is_valid(raise_exception=True)
-        return run_and_respond(
-            request,
-            feature="pillars",
-            operation=operation,
-            data=data_of(self.get_object()),
-            choices=choices.validated_data,
-        )
+        how = RunSettings.parse(request.data)
+        what = {"feature": "pillars", "operation": operation, "data": data_of(self.get_object())}
+        return run_and_respond(request, LLMRequest.parse({**how.model_dump(), **what}))
 
     # DRF routes an action by its function name: name it before decorating.
     run.__name__ = operation
@@ -86,7 +80,7 @@ def llm_action(operation: str, data_of: Callable[[Any], dict[str, Any]]) -> Any:
         permission_classes=[IsAuthenticated, CanExecuteRuns],
         throttle_classes=[ExecuteRateThrottle],
     )(run)
-    return execute_schema(RunOptionsSerializer)(routed)
+    return execute_schema(RunSettings)(routed)
 
 
 class GameDesignViewSet(viewsets.ModelViewSet[GameDesign]):

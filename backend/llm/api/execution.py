@@ -3,7 +3,7 @@ endpoint that calls a model (``/api/llm/execute/`` and the pillar actions)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -82,31 +82,14 @@ class ExecuteRateThrottle(UserRateThrottle):
         return str(rate) if rate else None
 
 
-def run_and_respond(
-    request: Request,
-    *,
-    feature: str,
-    operation: str,
-    data: Mapping[str, Any],
-    choices: Mapping[str, Any],
-) -> Response:
+def run_and_respond(request: Request, llm_request: LLMRequest) -> Response:
+    """Record and run ``llm_request`` for the caller; the body is the run's outcome."""
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
         raise errors.InvalidRequestError(
             f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters.",
             suggestion="Use a UUID as the key.",
         )
-    llm_request = LLMRequest.parse(
-        {
-            "feature": feature,
-            "operation": operation,
-            "data": dict(data),
-            "model_id": choices.get("model"),
-            "execution_mode": choices.get("mode"),
-            "timeout_ms": choices.get("timeout_ms"),
-            "options": choices.get("options") or {},
-        }
-    )
     run = get_run_service().execute(authenticated_user(request), llm_request, key)
     return Response(
         {

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from backend.llm.catalog import describe_operations
 from backend.llm.models import Run
+from backend.llm.types import LLMRequest
 
 from .execution import (
     CanExecuteRuns,
@@ -24,12 +25,7 @@ from .execution import (
     get_run_service,
     run_and_respond,
 )
-from .serializers import (
-    ErrorSerializer,
-    ExecuteRequestSerializer,
-    RunResultSerializer,
-    RunSerializer,
-)
+from .serializers import ErrorSerializer, RunResultSerializer, RunSerializer
 
 __all__ = ["ExecuteView", "ModelsView", "OperationsView", "RunViewSet", "execute_schema"]
 
@@ -60,18 +56,10 @@ class ExecuteView(APIView):
     permission_classes = (IsAuthenticated, CanExecuteRuns)
     throttle_classes = (ExecuteRateThrottle,)
 
-    @execute_schema(ExecuteRequestSerializer)
+    @execute_schema(LLMRequest)
     def post(self, request: Request) -> Response:
-        body = ExecuteRequestSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        fields = body.validated_data
-        return run_and_respond(
-            request,
-            feature=fields["feature"],
-            operation=fields["operation"],
-            data=fields["data"],
-            choices=fields,
-        )
+        # The body is an LLMRequest, validated by the request type itself.
+        return run_and_respond(request, LLMRequest.parse(request.data))
 
 
 @extend_schema(
