@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -38,3 +39,12 @@ def median(samples: list[float]) -> float:
 
 def summary(samples: list[float]) -> str:
     return f"median {median(samples):8.3f} ms  p95 {percentile(samples, 0.95):8.3f} ms"
+
+
+def test_model_orchestrator() -> Any:
+    """An orchestrator on the library's test model (answers instantly, schema-valid); also
+    the API's ``LLM_ORCHESTRATOR_FACTORY`` in ``api_overhead.py``."""
+    from backend.llm import LLMOrchestrator
+    from backend.llm.testing import TestModel, manager_for
+
+    return LLMOrchestrator(model_manager=manager_for(TestModel()))

@@ -8,7 +8,7 @@ import argparse
 import os
 import tempfile
 
-from _common import median, summary, timed
+from _common import median, summary, test_model_orchestrator, timed
 
 DB = tempfile.NamedTemporaryFile(suffix=".sqlite3", delete=False)  # noqa: SIM115 - lives for the run
 os.environ["SQLITE_PATH"] = DB.name
@@ -26,7 +26,6 @@ from django.test import Client  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 
 from backend.llm.types import LLMRequest  # noqa: E402
-from tests.api_support import fake_orchestrator  # noqa: E402
 
 PAYLOAD = {
     "feature": "pillars",
@@ -41,13 +40,13 @@ def main() -> None:
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
-    settings.LLM_ORCHESTRATOR_FACTORY = "tests.api_support.fake_orchestrator"
+    settings.LLM_ORCHESTRATOR_FACTORY = "_common.test_model_orchestrator"
     user = User.objects.create_user("bench")
     user.user_permissions.add(Permission.objects.get(codename="add_run"))
     token = Token.objects.create(user=user)
     client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
 
-    orchestrator = fake_orchestrator()
+    orchestrator = test_model_orchestrator()
     request = LLMRequest.model_validate(PAYLOAD)
 
     def through_api() -> None:

@@ -17,7 +17,9 @@ setup()
 
 from backend.llm import LLMOrchestrator  # noqa: E402
 from backend.llm.types import LLMRequest  # noqa: E402
-from tests.test_embedded_model import OPERATIONS  # noqa: E402 - the suite's inputs
+from backend.pillars.llm.examples import EXAMPLES  # noqa: E402
+
+OPERATIONS = {op: data for op, data in EXAMPLES.items() if op != "evaluate"}
 
 
 def main() -> None:

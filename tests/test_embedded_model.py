@@ -18,30 +18,11 @@ from backend.llm.handler_registry import get_handler
 from backend.llm.providers import LocalProvider, ModelManager
 from backend.llm.providers._llama_server import EmbeddedServer
 from backend.llm.types import LLMRequest
+from backend.pillars.llm.examples import EXAMPLES, PILLAR, PILLAR_SET
 
 pytestmark = pytest.mark.embedded
 
-PILLAR = {"name": "Core Mechanic", "description": "Players solve puzzles to open new areas."}
-PILLAR_SET = {
-    "pillars": [
-        {
-            "name": "Every fight is a puzzle",
-            "description": "Combat rewards planning over reflexes.",
-        },
-        {"name": "Fast and frantic", "description": "Players react in split seconds."},
-        {"name": "Cozy exploration", "description": "A calm world to wander at your own pace."},
-        {"name": "Permadeath", "description": "Each run starts from scratch."},
-    ],
-    "context": {"genre": "roguelike", "audience": "core PC players", "platform": "PC"},
-}
-OPERATIONS = {
-    "validate": PILLAR,
-    "improve": PILLAR,
-    "evaluate_completeness": PILLAR_SET,
-    "evaluate_contradictions": PILLAR_SET,
-    "suggest_additions": PILLAR_SET,
-    "evaluate_context": PILLAR_SET,
-}
+OPERATIONS = {op: data for op, data in EXAMPLES.items() if op != "evaluate"}
 
 
 @pytest.fixture(scope="module")

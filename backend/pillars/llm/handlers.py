@@ -8,21 +8,8 @@ from backend.llm.exceptions import ValidationError
 from backend.llm.handler_registry import register_handler
 from backend.llm.operation_handler import BaseOperationHandler
 
-from . import prompts
+from . import prompts, schemas
 from .prompts import format_context, format_pillars
-from .schemas import (
-    CompletenessEvaluation,
-    ContextEvaluation,
-    ContradictionsEvaluation,
-    GameContext,
-    PillarImprovement,
-    PillarInput,
-    PillarSetInput,
-    PillarSetWithContextInput,
-    PillarsEvaluation,
-    PillarSuggestions,
-    PillarValidation,
-)
 
 __all__ = [
     "EvaluateCompletenessHandler",
@@ -39,7 +26,7 @@ __all__ = [
 class SinglePillarHandler(BaseOperationHandler):
     """Base of operations on one pillar ``{name, description}``."""
 
-    input_schema = PillarInput
+    input_schema = schemas.PillarInput
     template: ClassVar[str]
 
     def build_prompt(self, data: dict[str, Any]) -> str:
@@ -51,7 +38,7 @@ class SinglePillarHandler(BaseOperationHandler):
 class PillarSetHandler(BaseOperationHandler):
     """Base of operations on a pillar set ``{pillars: [...], context?: {...}}``."""
 
-    input_schema: ClassVar[type[PillarSetInput]] = PillarSetInput
+    input_schema: ClassVar[type[schemas.PillarSetInput]] = schemas.PillarSetInput
     template: ClassVar[str]
 
     def build_prompt(self, data: dict[str, Any]) -> str:
@@ -65,7 +52,7 @@ class ValidatePillarHandler(SinglePillarHandler):
     """Validate a pillar's structure and clarity."""
 
     operation_id = "pillars.validate"
-    response_schema = PillarValidation
+    response_schema = schemas.PillarValidation
     template = prompts.VALIDATE
 
 
@@ -74,7 +61,7 @@ class ImprovePillarHandler(SinglePillarHandler):
     """Generate an improved version of a pillar."""
 
     operation_id = "pillars.improve"
-    response_schema = PillarImprovement
+    response_schema = schemas.PillarImprovement
     template = prompts.IMPROVE
 
 
@@ -83,7 +70,7 @@ class EvaluateCompletenessHandler(PillarSetHandler):
     """Check whether a pillar set covers the game design adequately."""
 
     operation_id = "pillars.evaluate_completeness"
-    response_schema = CompletenessEvaluation
+    response_schema = schemas.CompletenessEvaluation
     template = prompts.EVALUATE_COMPLETENESS
 
 
@@ -92,7 +79,7 @@ class EvaluateContradictionsHandler(PillarSetHandler):
     """Find contradictions between pillars."""
 
     operation_id = "pillars.evaluate_contradictions"
-    response_schema = ContradictionsEvaluation
+    response_schema = schemas.ContradictionsEvaluation
     template = prompts.EVALUATE_CONTRADICTIONS
 
 
@@ -101,7 +88,7 @@ class SuggestAdditionsHandler(PillarSetHandler):
     """Suggest additional pillars for a set."""
 
     operation_id = "pillars.suggest_additions"
-    response_schema = PillarSuggestions
+    response_schema = schemas.PillarSuggestions
     template = prompts.SUGGEST_ADDITIONS
 
 
@@ -110,13 +97,13 @@ class EvaluateContextHandler(PillarSetHandler):
     """Evaluate how well each pillar fits the game's context."""
 
     operation_id = "pillars.evaluate_context"
-    response_schema = ContextEvaluation
-    input_schema = PillarSetWithContextInput
+    response_schema = schemas.ContextEvaluation
+    input_schema = schemas.PillarSetWithContextInput
     template = prompts.EVALUATE_CONTEXT
 
     def validate_input(self, data: dict[str, Any]) -> None:
         super().validate_input(data)
-        if GameContext.model_validate(data["context"]).is_empty():
+        if schemas.GameContext.model_validate(data["context"]).is_empty():
             raise ValidationError(
                 "evaluate_context needs a non-empty context.",
                 operation=self.operation_id,
@@ -130,5 +117,5 @@ class EvaluatePillarsHandler(PillarSetHandler):
     """Review a pillar set as a whole: completeness, contradictions, context alignment."""
 
     operation_id = "pillars.evaluate"
-    response_schema = PillarsEvaluation
+    response_schema = schemas.PillarsEvaluation
     template = prompts.EVALUATE
