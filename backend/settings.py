@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "backend.pillars",
     # After the features: agents register plans for operations those apps define.
     "agents",
+    "backend.experiments",
 ]
 
 MIDDLEWARE = [

@@ -25,7 +25,7 @@ ANSWERS = {
     "completeness": {
         "is_complete": False,
         "score": 60,
-        "covered_areas": ["combat"],
+        "covered_areas": ["core_loop"],
         "missing_areas": [{"area": "progression", "why_it_matters": "runs need goals"}],
         "feedback": "Progression is missing.",
     },

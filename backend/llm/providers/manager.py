@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -82,10 +82,20 @@ class ModelManager(Opaque):
     (an instance per name) let tests and embedders plug in their own."""
 
     def __init__(
-        self, config: Config | None = None, providers: Mapping[str, BaseProvider] | None = None
+        self,
+        config: Config | None = None,
+        providers: Mapping[str, BaseProvider] | None = None,
+        *,
+        wrap: Callable[[BaseProvider], BaseProvider] | None = None,
     ) -> None:
+        """``wrap`` stands in front of every provider built (e.g. to record or replay
+        its calls: ``backend.llm.recording``)."""
         self.config = config or get_config()
-        self._providers: dict[str, BaseProvider] = dict(providers or {})
+        self._wrap = wrap
+        self._providers: dict[str, BaseProvider] = {
+            name: wrap(provider) if wrap else provider
+            for name, provider in (providers or {}).items()
+        }
         self._lock = threading.Lock()
 
     @property
@@ -101,7 +111,8 @@ class ModelManager(Opaque):
                         f"Unknown provider {name!r}.",
                         known_providers=self.provider_names,
                     )
-                self._providers[name] = classes[name](self.config.providers.get(name))
+                provider = classes[name](self.config.providers.get(name))
+                self._providers[name] = self._wrap(provider) if self._wrap else provider
             return self._providers[name]
 
     def resolve(self, model_id: str | None = None) -> ResolvedModel:

@@ -9,6 +9,7 @@ from backend.llm.handler_registry import register_handler
 from backend.llm.operation_handler import BaseOperationHandler
 
 from . import prompts, schemas
+from .areas import format_areas
 from .prompts import format_context, format_pillars
 
 __all__ = [
@@ -43,7 +44,9 @@ class PillarSetHandler(BaseOperationHandler):
 
     def build_prompt(self, data: dict[str, Any]) -> str:
         return self.template.format(
-            pillars=format_pillars(data["pillars"]), context=format_context(data.get("context"))
+            pillars=format_pillars(data["pillars"]),
+            context=format_context(data.get("context")),
+            areas=format_areas(),
         )
 
 

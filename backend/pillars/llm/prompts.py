@@ -66,11 +66,13 @@ Evaluate whether this set of design pillars covers the game's design adequately.
 {context}Pillars:
 {pillars}
 
-Consider the core loop, player motivation and progression, challenge, the feel of moment
-to moment play, the world and its tone, and social or replay aspects where the context
-calls for them. List the design areas the pillars cover, the important areas that no
-pillar addresses (with why each matters for this game), a score from 0 to 100 and
-feedback. Set is_complete to true only if nothing important is missing.
+Judge coverage against these design areas (use their names exactly):
+{areas}
+
+List the areas the pillars cover, and the areas that matter for this game (its genre,
+audience and platform) that no pillar addresses, each with why it matters here. Not
+every game needs every area: a single-player game does not miss "social". Give a score
+from 0 to 100 and feedback; set is_complete to true only if nothing important is missing.
 """
 
 EVALUATE_CONTRADICTIONS = """\
@@ -115,10 +117,10 @@ Review this set of game design pillars as a whole.
 {context}Pillars:
 {pillars}
 
-1. Completeness: which design areas (core loop, motivation and progression, challenge,
-   moment-to-moment feel, world and tone, social or replay) the pillars cover, which
-   important areas are missing and why they matter, a score from 0 to 100, and whether
-   the set is complete.
+1. Completeness: which of these design areas (named exactly) the pillars cover, which
+   areas that matter for this game no pillar addresses and why, a score from 0 to 100,
+   and whether the set is complete:
+{areas}
 2. Contradictions: pairs of pillars (named exactly as written) that push the design in
    opposite directions, with the concrete conflict and a severity (low, medium, high).
    Tension that the context explains away is not a contradiction.

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from .areas import DesignArea
+
 __all__ = [
     "CompletenessEvaluation",
     "ContextEvaluation",
@@ -108,7 +110,7 @@ class PillarImprovement(BaseModel):
 
 
 class MissingArea(BaseModel):
-    area: ShortText
+    area: DesignArea = Field(description="One of the design areas of the vocabulary.")
     why_it_matters: ShortText
 
 
@@ -117,8 +119,8 @@ class CompletenessEvaluation(BaseModel):
 
     is_complete: bool
     score: Score
-    covered_areas: Annotated[list[ShortText], Field(max_length=15)]
-    missing_areas: Annotated[list[MissingArea], Field(max_length=10)]
+    covered_areas: Annotated[list[DesignArea], Field(max_length=16)]
+    missing_areas: Annotated[list[MissingArea], Field(max_length=16)]
     feedback: Text
 
 

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from backend.llm import exceptions
 from backend.llm.catalog import describe_operations
+from backend.llm.management.subcommands import subcommands
 from backend.llm.orchestrator import LLMOrchestrator
 from backend.llm.providers import ModelManager
 from backend.llm.types import EXECUTION_MODES, LLMRequest
@@ -27,10 +28,14 @@ class Command(BaseCommand):
         run.add_argument("--timeout-ms", type=int, default=None)
         sub.add_parser("operations", help="List registered operations.")
         sub.add_parser("models", help="List aliases and provider status.")
+        for extra in subcommands().values():
+            extra.add_arguments(sub.add_parser(extra.name, help=extra.help))
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
-        if action == "operations":
+        if action in subcommands():
+            subcommands()[action].handle(self, options)
+        elif action == "operations":
             self._print(describe_operations(schemas=False))
         elif action == "models":
             self._print(ModelManager().describe())

@@ -1,0 +1,132 @@
+"""``manage.py llm experiment`` and ``manage.py llm report``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from backend.llm.types import EXECUTION_MODES, ExecutionOptions
+
+__all__ = ["ExperimentCommand", "ReportCommand"]
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class ExperimentCommand:
+    name = "experiment"
+    help = "Run (or resume, or replay) a grid of pillars.evaluate runs on a labelled dataset."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--dataset", type=Path, help="JSON lines of labelled pillar sets.")
+        parser.add_argument("--modes", default="monolithic,agentic")
+        parser.add_argument("--models", default="local", help="Comma-separated model ids.")
+        parser.add_argument("--repeats", type=int, default=1)
+        parser.add_argument("--concurrency", type=int, default=1, help="Runs in flight.")
+        parser.add_argument("--out", type=Path, required=True, help="Experiment directory.")
+        parser.add_argument("--options", default="{}", help="ExecutionOptions as JSON.")
+        parser.add_argument("--limit", type=int, default=None, help="Only the first N sets.")
+        parser.add_argument(
+            "--replay",
+            action="store_true",
+            help="Recompute every cell from DIR's recorded calls, with no model.",
+        )
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
+        from .runner import Experiment, ExperimentError
+
+        try:
+            experiment = Experiment.open(
+                options["out"],
+                None if options["replay"] else _params(options),
+                replay=options["replay"],
+            )
+        except (ExperimentError, ValueError) as exc:
+            raise CommandError(str(exc)) from exc
+        cells = experiment.cells()
+        todo = (
+            len(cells)
+            if experiment.replay
+            else len(cells) - len(experiment.done() & {c.id for c in cells})
+        )
+        progress = _progress(
+            todo, options["no_progress"], "replay" if experiment.replay else "runs"
+        )
+        failures = 0
+
+        def on_done(line: dict[str, Any]) -> None:
+            nonlocal failures
+            failures += line["status"] == "failed"
+            if progress is not None:
+                progress.set_postfix(failed=failures, degraded=0, refresh=False)
+                progress.update(1)
+
+        try:
+            asyncio.run(experiment.run(max(1, options["concurrency"]), on_done))
+        except ExperimentError as exc:
+            raise CommandError(str(exc)) from exc
+        finally:
+            if progress is not None:
+                progress.close()
+        command.stdout.write(
+            json.dumps(
+                {"out": str(options["out"]), "cells": len(cells), "ran": todo, "failed": failures}
+            )
+        )
+
+
+def _params(options: dict[str, Any]) -> Any:
+    from .dataset import dataset_sha256
+    from .runner import ExperimentParams
+
+    dataset: Path | None = options["dataset"]
+    if dataset is None or not dataset.is_file():
+        raise CommandError("--dataset must name a dataset file (e.g. datasets/pillars-v1.jsonl).")
+    modes = _csv(options["modes"])
+    if not modes or any(mode not in EXECUTION_MODES for mode in modes):
+        raise CommandError(f"--modes takes {', '.join(EXECUTION_MODES)}.")
+    try:
+        run_options = ExecutionOptions.model_validate(json.loads(options["options"]))
+    except ValueError as exc:
+        raise CommandError(f"--options is not valid ExecutionOptions JSON: {exc}") from exc
+    return ExperimentParams(
+        dataset=str(dataset),
+        dataset_sha256=dataset_sha256(dataset),
+        modes=modes,
+        models=_csv(options["models"]),
+        repeats=options["repeats"],
+        options=run_options.model_dump(exclude_defaults=True),
+        limit=options["limit"],
+    )
+
+
+def _progress(total: int, disabled: bool, unit: str) -> Any:
+    if disabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, desc="experiment", dynamic_ncols=True)
+
+
+class ReportCommand:
+    name = "report"
+    help = "Write DIR/report.md and DIR/report.html (with plots) for an experiment."
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("out", type=Path, help="The experiment directory.")
+
+    def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
+        from .report import write_report
+
+        try:
+            paths = write_report(options["out"])
+        except FileNotFoundError as exc:
+            raise CommandError(f"{options['out']} holds no experiment: {exc}") from exc
+        command.stdout.write(json.dumps({name: str(path) for name, path in paths.items()}))

@@ -1,0 +1,174 @@
+"""``report.md`` and a self-contained ``report.html`` for an experiment directory.
+
+The header makes the run reproducible (commit, versions, dataset hash, models, prompt
+hashes, seeds, temperatures, cross-check rounds); everything under "## Results" is
+computed from ``runs.jsonl`` alone, so a replay reproduces it byte for byte.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import importlib.metadata
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from .runner import PARAMS, RUNS, ExperimentParams
+from .scoring import MISFIT_THRESHOLD
+from .stats import RESAMPLES, SEED
+from .tables import Table, agent_table, group_table, paired_table
+
+__all__ = ["RESULTS_HEADING", "load_runs", "write_report"]
+
+RESULTS_HEADING = "## Results"
+PACKAGES: tuple[str, ...] = (
+    "django",
+    "langgraph",
+    "langchain-core",
+    "langchain-openai",
+    "pydantic",
+    "xllamacpp",
+    "numpy",
+    "scipy",
+    "matplotlib",
+)
+
+
+def load_runs(out: Path) -> list[dict[str, Any]]:
+    lines = (out / RUNS).read_text(encoding="utf-8").splitlines()
+    runs = [json.loads(line) for line in lines if line.strip()]
+    return sorted(runs, key=lambda run: run["cell"])
+
+
+def _markdown(table: Table) -> str:
+    header, rows = table
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell or " " for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _html_table(table: Table) -> str:
+    header, rows = table
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _git_commit() -> str:
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+        )
+        return done.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _prompt_hashes() -> dict[str, str]:
+    from agents.pillars import CROSS_CHECK_PROMPT
+    from backend.llm.operation_handler import DEFAULT_SYSTEM_PROMPT
+    from backend.pillars.llm import prompts
+    from backend.pillars.llm.areas import format_areas
+
+    texts = {name: getattr(prompts, name) for name in prompts.__all__ if name.isupper()}
+    texts |= {"CROSS_CHECK": CROSS_CHECK_PROMPT, "SYSTEM": DEFAULT_SYSTEM_PROMPT}
+    texts["AREAS"] = format_areas()
+    return {name: hashlib.sha256(text.encode()).hexdigest()[:12] for name, text in texts.items()}
+
+
+def _header(params: ExperimentParams, runs: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    from backend.llm.config import get_config
+    from backend.llm.providers.local_provider import LocalSettings
+
+    versions = []
+    for package in PACKAGES:
+        try:
+            versions.append(f"{package} {importlib.metadata.version(package)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    temperatures = sorted({str(r["request"]["options"].get("temperature") or 0.2) for r in runs})
+    rounds = params.options.get("cross_check_rounds", get_config().cross_check_rounds)
+    return [
+        ("git commit", _git_commit()),
+        ("packages", ", ".join(versions)),
+        ("dataset", f"{params.dataset} (sha256 {params.dataset_sha256})"),
+        (
+            "grid",
+            f"modes {params.modes} x models {params.models} x repeats {params.repeats}"
+            + (f", first {params.limit} sets" if params.limit else ""),
+        ),
+        ("options", json.dumps(params.options, sort_keys=True)),
+        ("temperatures", ", ".join(temperatures)),
+        ("cross-check rounds", str(rounds)),
+        (
+            "seeds",
+            f"embedded model {LocalSettings.load().seed}; bootstrap {SEED} ({RESAMPLES} resamples)",
+        ),
+        ("misfit threshold", f"context score < {MISFIT_THRESHOLD}"),
+        ("prompt sha256", ", ".join(f"{k} {v}" for k, v in sorted(_prompt_hashes().items()))),
+    ]
+
+
+SECTIONS = (
+    (
+        "Per mode and model",
+        group_table,
+        "Mean and 95% bootstrap CI per run; rates are fractions of runs.",
+    ),
+    (
+        "Agentic vs monolithic (paired)",
+        paired_table,
+        "Differences on the same set, repeat and model; Wilcoxon signed-rank (two-sided), "
+        "Holm-corrected across the quality metrics of a model; effect sizes d_z and r.",
+    ),
+    (
+        "Agentic runs per agent",
+        agent_table,
+        "Mean wall time and tokens per node; the parallel phase and the wait on its slowest agent.",
+    ),
+)
+
+
+def write_report(out: Path) -> dict[str, Path]:
+    from .plots import write_plots
+
+    params = ExperimentParams.model_validate_json((out / PARAMS).read_text())
+    runs = load_runs(out)
+    tables = [(title, build(runs), note) for title, build, note in SECTIONS]
+    plots = write_plots(runs, out / "plots")
+
+    header = _header(params, runs)
+    md = ["# Experiment report", ""]
+    md += [f"- **{key}**: {value}" for key, value in header]
+    md += ["", RESULTS_HEADING, ""]
+    for title, table, note in tables:
+        md += [f"### {title}", "", note, "", _markdown(table), ""]
+    md += ["## Plots", ""]
+    md += [f"![{name}](plots/{path.name})" for name, path in plots.items()]
+    (out / "report.md").write_text("\n".join(md) + "\n", encoding="utf-8")
+
+    parts = ["<h1>Experiment report</h1><ul>"]
+    parts += [f"<li><b>{html.escape(k)}</b>: {html.escape(v)}</li>" for k, v in header]
+    parts.append("</ul><h2>Results</h2>")
+    for title, table, note in tables:
+        parts += [f"<h3>{html.escape(title)}</h3><p>{html.escape(note)}</p>", _html_table(table)]
+    parts.append("<h2>Plots</h2>")
+    for name, path in plots.items():
+        encoded = base64.b64encode(path.read_bytes()).decode()
+        parts.append(f'<figure><img alt="{name}" src="data:image/png;base64,{encoded}"></figure>')
+    style = (
+        "body{font-family:sans-serif;margin:2em;max-width:110em}"
+        "table{border-collapse:collapse;font-size:12px;margin-bottom:1em}"
+        "td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}"
+    )
+    document = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>Experiment report</title>"
+        f"<style>{style}</style></head><body>{''.join(parts)}</body></html>\n"
+    )
+    (out / "report.html").write_text(document, encoding="utf-8")
+    return {"report.md": out / "report.md", "report.html": out / "report.html", **plots}
