@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: package (a directory) -> module prefixes it must never import.
 FORBIDDEN = {
-    "backend/llm": ("graphs", "agents", "backend.pillars"),
+    "backend/llm": ("graphs", "agents", "backend.pillars", "backend.experiments"),
     "backend/pillars": ("graphs", "agents"),
     "graphs": ("agents", "backend.pillars", "backend.llm.orchestrator", "backend.llm.api"),
     "agents": ("graphs", "backend.llm.orchestrator", "backend.llm.api"),

@@ -15,6 +15,20 @@ from backend.llm.types import EXECUTION_MODES, ExecutionOptions
 __all__ = ["ExperimentCommand", "ReportCommand"]
 
 
+def _require_extras() -> None:
+    """Experiments need the development set-up (numpy, scipy, matplotlib, tqdm)."""
+    import importlib.util
+
+    missing = [
+        m for m in ("numpy", "scipy", "matplotlib", "tqdm") if not importlib.util.find_spec(m)
+    ]
+    if missing:
+        raise CommandError(
+            f"Experiments need {', '.join(missing)}: run 'make setup' (the development "
+            "dependencies), then this command with .venv/bin/python."
+        )
+
+
 def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -40,6 +54,7 @@ class ExperimentCommand:
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
+        _require_extras()
         from .runner import Experiment, ExperimentError
 
         try:
@@ -59,13 +74,13 @@ class ExperimentCommand:
         progress = _progress(
             todo, options["no_progress"], "replay" if experiment.replay else "runs"
         )
-        failures = 0
+        counts = {"failed": 0, "degraded": 0}
 
         def on_done(line: dict[str, Any]) -> None:
-            nonlocal failures
-            failures += line["status"] == "failed"
+            if line["status"] in counts:
+                counts[line["status"]] += 1
             if progress is not None:
-                progress.set_postfix(failed=failures, degraded=0, refresh=False)
+                progress.set_postfix(counts, refresh=False)
                 progress.update(1)
 
         try:
@@ -76,9 +91,7 @@ class ExperimentCommand:
             if progress is not None:
                 progress.close()
         command.stdout.write(
-            json.dumps(
-                {"out": str(options["out"]), "cells": len(cells), "ran": todo, "failed": failures}
-            )
+            json.dumps({"out": str(options["out"]), "cells": len(cells), "ran": todo, **counts})
         )
 
 
@@ -123,6 +136,7 @@ class ReportCommand:
         parser.add_argument("out", type=Path, help="The experiment directory.")
 
     def handle(self, command: BaseCommand, options: dict[str, Any]) -> None:
+        _require_extras()
         from .report import write_report
 
         try:

@@ -1,0 +1,185 @@
+"""The experiment runner and report: replay of a recorded experiment, resume after a
+kill, parameter checks, and a real mini-run on the embedded model."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from backend.experiments.report import RESULTS_HEADING
+from backend.llm.providers._llama_server import EmbeddedServer
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "experiment-mini"
+DATASET = ROOT / "datasets" / "pillars-v1.jsonl"
+
+
+def results_section(report: Path) -> str:
+    text = report.read_text()
+    return text[text.index(RESULTS_HEADING) : text.index("## Plots")]
+
+
+def runs(out: Path) -> dict[str, dict[str, Any]]:
+    lines = (out / "runs.jsonl").read_text().splitlines()
+    return {run["cell"]: run for run in map(json.loads, lines)}
+
+
+@pytest.fixture
+def recorded(tmp_path: Path) -> Path:
+    """A copy of the committed recorded experiment (2 sets x 2 modes on the embedded model)."""
+    out = tmp_path / "recorded"
+    shutil.copytree(FIXTURE, out, ignore=shutil.ignore_patterns("expected-*", "report*", "plots"))
+    params = json.loads((out / "experiment.json").read_text())
+    params["dataset"] = str(out / "dataset.jsonl")
+    (out / "experiment.json").write_text(json.dumps(params))
+    return out
+
+
+@pytest.fixture
+def no_embedded_model(monkeypatch):
+    def refuse(self):
+        raise AssertionError("the replay started the embedded model")
+
+    monkeypatch.setattr(EmbeddedServer, "start", refuse)
+
+
+def test_replay_reproduces_the_live_runs_and_the_report_tables(recorded, no_embedded_model):
+    live = runs(recorded)
+    call_command("llm", "experiment", "--out", str(recorded), "--replay", "--no-progress")
+    replayed = runs(recorded)
+    assert set(replayed) == set(live)
+    for cell, run in live.items():
+        assert replayed[cell]["results"] == run["results"], cell
+        assert replayed[cell]["score"] == run["score"], cell
+        assert replayed[cell]["metadata"] == run["metadata"], cell
+    call_command("llm", "report", str(recorded))
+    expected = (FIXTURE / "expected-tables.md").read_text()
+    assert results_section(recorded / "report.md") == expected
+
+
+def test_a_call_missing_from_the_records_is_a_clear_error(recorded, no_embedded_model):
+    calls = (recorded / "calls.jsonl").read_text().splitlines()
+    dropped = next(json.loads(line) for line in calls if '"kind": "call"' in line)
+    kept = [line for line in calls if json.loads(line).get("key") != dropped["key"]]
+    (recorded / "calls.jsonl").write_text("\n".join(kept) + "\n")
+    with pytest.raises(CommandError, match="not in the records") as info:
+        call_command("llm", "experiment", "--out", str(recorded), "--replay", "--no-progress")
+    assert dropped["cell"] in str(info.value)
+    assert dropped["schema"]["title"] in str(info.value)
+    assert runs(recorded).keys() == runs(FIXTURE).keys()  # runs.jsonl is left as it was
+
+
+def test_other_parameters_in_an_existing_directory_are_refused(recorded):
+    with pytest.raises(CommandError, match="options"):
+        call_command(
+            "llm",
+            "experiment",
+            "--dataset",
+            str(recorded / "dataset.jsonl"),
+            "--out",
+            str(recorded),
+            "--options",
+            '{"cross_check_rounds": 0}',
+            "--no-progress",
+        )
+    with pytest.raises(CommandError, match="dataset file"):
+        call_command("llm", "experiment", "--out", str(recorded / "new"), "--no-progress")
+    with pytest.raises(CommandError, match="--modes"):
+        call_command(
+            "llm",
+            "experiment",
+            "--dataset",
+            str(DATASET),
+            "--modes",
+            "turbo",
+            "--out",
+            str(recorded / "new"),
+            "--no-progress",
+        )
+
+
+RUN_SLOW_EXPERIMENT = """
+import sys
+import django
+django.setup()
+import tests.slow_test_provider  # registers the 'slowtest' provider
+from django.core.management import call_command
+call_command("llm", "experiment", "--dataset", sys.argv[1], "--models", "slowtest:m",
+             "--limit", "4", "--out", sys.argv[2], "--no-progress")
+"""
+
+
+def _start(out: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", RUN_SLOW_EXPERIMENT, str(DATASET), str(out)],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_killed_experiment_resumes_and_runs_every_cell_exactly_once(tmp_path):
+    out = tmp_path / "resumable"
+    first = _start(out)
+    deadline = time.monotonic() + 120  # generous: the machine may be loaded
+    while time.monotonic() < deadline:
+        done = (out / "runs.jsonl").read_text().count("\n") if (out / "runs.jsonl").exists() else 0
+        if done >= 2 or first.poll() is not None:
+            break
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.communicate(timeout=60)
+    before = (out / "runs.jsonl").read_text().count("\n")
+    assert 2 <= before < 8, "the kill should land mid-grid"
+
+    second = _start(out)
+    stdout, stderr = second.communicate(timeout=300)
+    assert second.returncode == 0, stderr
+    assert json.loads(stdout)["ran"] == 8 - before
+    cells = [json.loads(line)["cell"] for line in (out / "runs.jsonl").read_text().splitlines()]
+    assert len(cells) == len(set(cells)) == 8
+    assert all(run["status"] == "succeeded" for run in runs(out).values())
+
+
+@pytest.mark.embedded
+def test_a_real_mini_run_on_the_embedded_model(tmp_path):
+    out = tmp_path / "mini"
+    call_command(
+        "llm",
+        "experiment",
+        "--dataset",
+        str(DATASET),
+        "--limit",
+        "2",
+        "--models",
+        "local",
+        "--out",
+        str(out),
+        "--concurrency",
+        "2",
+        "--no-progress",
+    )
+    produced = runs(out)
+    assert len(produced) == 4
+    assert {run["mode"] for run in produced.values()} == {"monolithic", "agentic"}
+    assert all(
+        run["score"]["schema_valid"] for run in produced.values() if run["status"] != "failed"
+    )
+    call_command("llm", "report", str(out))
+    for name in ("runs.jsonl", "calls.jsonl", "report.md", "report.html"):
+        assert (out / name).stat().st_size > 0
+    for plot in ("quality", "latency", "quality_vs_tokens", "agents"):
+        assert (out / "plots" / f"{plot}.png").read_bytes().startswith(b"\x89PNG")
+    assert "data:image/png;base64," in (out / "report.html").read_text()
