@@ -21,6 +21,7 @@ from backend.llm._structured import (
     structured_runnable,
 )
 from backend.llm.context import RunContext
+from backend.llm.pricing import Price
 from backend.llm.providers import ModelSettings, ResolvedModel
 from backend.llm.types import NodeMetrics
 from graphs._state import OrchestratorInput, OrchestratorOutput
@@ -79,6 +80,7 @@ class NodeCall:
     settings: ModelSettings
     retries: int
     deadline: float
+    price: Price | None
 
     @classmethod
     def build(
@@ -99,6 +101,7 @@ class NodeCall:
             settings=settings,
             retries=context.retries,
             deadline=time.monotonic() + settings.timeout_s,
+            price=context.manager.prices.price(model.model_id),
         )
 
     def metrics(self, result: StructuredResult[Any], started: float) -> dict[str, Any]:
@@ -108,6 +111,7 @@ class NodeCall:
             model_id=self.model.model_id,
             attempts=result.attempts,
             token_usage=result.usage,
+            cost_usd=None if self.price is None else round(self.price.cost(result.usage), 8),
         )
 
 

@@ -76,7 +76,7 @@ def group_table(runs: Sequence[Run]) -> Table:
     latency and tokens."""
     header = ["model", "mode", "n", *QUALITY_METRICS, "false_positive_rate (clean)"]
     header += ["schema_valid", "failed", "degraded", "latency p50 ms", "latency p95 ms"]
-    header += ["tokens in", "tokens out", "cost USD"]
+    header += ["tokens in", "tokens out", "cost USD per run"]
     rows = []
     for (model, mode), group in per_group(runs).items():
         latency = metric_values(group, "latency_ms")
@@ -94,10 +94,18 @@ def group_table(runs: Sequence[Run]) -> Table:
                 _f(percentile(latency, 95), 0),
                 _ci(_tokens(group, "input_tokens"), 0),
                 _ci(_tokens(group, "output_tokens"), 0),
-                "n/a",  # no price for these models (prices: see issue 10's table)
+                _cost(group),
             ]
         )
     return header, rows
+
+
+def _cost(runs: Sequence[Run]) -> str:
+    """Mean USD per run with its CI, when every run's price is known."""
+    costs = [(run["metadata"] or {}).get("cost_usd") for run in runs]
+    if not costs or None in costs:
+        return NA
+    return _ci([float(c) for c in costs if c is not None], 6)
 
 
 PAIRED_METRICS = (*QUALITY_METRICS, "false_positive", "latency_ms", "total_tokens")

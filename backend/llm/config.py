@@ -17,6 +17,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from ._env import ConfigurationError, EnvSettings
+from .pricing import Price
 from .types import ExecutionMode
 
 __all__ = ["DEFAULT_MODEL_ALIASES", "Config", "get_config", "reset_config"]
@@ -50,6 +51,8 @@ class Config(EnvSettings):
     max_input_chars: int = Field(default=20_000, ge=100)
     #: Dotted path of the ``GraphFactory`` the orchestrator runs requests through.
     graph_factory: str = "graphs.compiled_graph"
+    #: ``provider:model`` (prefix) -> price, on top of the dated defaults in ``pricing``.
+    prices: dict[str, Price] = Field(default_factory=dict)
     #: Provider name -> field overrides of its settings (which win over its variables).
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

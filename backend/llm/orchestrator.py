@@ -195,6 +195,8 @@ class LLMOrchestrator:
     def _finish(self, run: _Run, output: Mapping[str, Any]) -> LLMResponse:
         nodes = [NodeMetrics.model_validate(node) for node in output.get("nodes", [])]
         usage = sum((node.token_usage for node in nodes), TokenUsage())
+        billed = [node.cost_usd for node in nodes if node.token_usage.total_tokens]
+        cost = None if None in billed else round(sum(c for c in billed if c is not None), 8)
         models = list(dict.fromkeys(node.model_id for node in nodes if node.model_id))
         response = LLMResponse(
             results=output["results"],
@@ -206,6 +208,7 @@ class LLMOrchestrator:
                 models_used=models,
                 requested_model=run.request.model_id or self.config.default_model,
                 token_usage=usage,
+                cost_usd=cost,
                 nodes=nodes,
                 degraded=any(node.status == "failed" for node in nodes),
                 agentic=output.get("agentic"),

@@ -146,6 +146,8 @@ class NodeMetrics(BaseModel):
     status: NodeStatus = "succeeded"
     token_usage: TokenUsage = Field(default_factory=TokenUsage)
     error: dict[str, Any] | None = None
+    #: USD for this node's tokens at the model's listed price; None when it is unknown.
+    cost_usd: float | None = None
     #: Wall-clock start and end (epoch seconds), to see how nodes overlapped.
     started_at: float | None = None
     finished_at: float | None = None
@@ -176,6 +178,11 @@ class ResponseMetadata(BaseModel):
     models_used: list[str] = Field(description="Resolved 'provider:model' ids, never aliases.")
     requested_model: str | None = None
     token_usage: TokenUsage = Field(default_factory=TokenUsage)
+    cost_usd: float | None = Field(
+        default=None,
+        description="USD summed over every call of the run; null when a model's price is "
+        "unknown (never 0 for an unknown price).",
+    )
     nodes: list[NodeMetrics] = Field(default_factory=list)
     degraded: bool = Field(
         default=False, description="True when some agents failed and the result lacks their part."

@@ -23,6 +23,7 @@ __all__ = [
     "EmbeddedServer",
     "ServerSettings",
     "bundled_model_path",
+    "default_threads",
     "get_server",
 ]
 
@@ -91,7 +92,11 @@ class EmbeddedServer:
         params.model.path = str(path)
         params.n_ctx = self.settings.context_size * self.settings.parallel_slots
         params.n_parallel = self.settings.parallel_slots
-        params.cpuparams.n_threads = self.settings.threads or min(4, os.cpu_count() or 1)
+        params.cpuparams.n_threads = self.settings.threads or default_threads()
+        # Workers that busy-wait for the next job (llama.cpp's default, poll 50) steal the
+        # core another worker needs on a shared machine; sleeping costs little when idle.
+        params.cpuparams.poll = 0
+        params.cpuparams_batch.poll = 0
         params.hostnames = ["127.0.0.1"]
         params.port = 0
         params.api_keys = [self.api_key]
@@ -110,6 +115,19 @@ class EmbeddedServer:
     def stop(self) -> None:
         with self._lock:
             self._server, self._base_url = None, None
+
+
+def default_threads() -> int:
+    """One core left free, at most 4 threads. llama.cpp's threads meet at a barrier many
+    times per token, so one thread that shares its core with a busy process stalls them
+    all: measured on 2 cores (bench/local_model.py), 2 threads are 1.8x faster when the
+    machine is quiet but 18-38x slower beside one CPU-bound process, while 1 thread is
+    not slowed at all. Machines with cores to spare keep most of them."""
+    try:
+        usable = len(os.sched_getaffinity(0))  # this process's CPUs, not the machine's
+    except AttributeError:  # pragma: no cover - not on Linux
+        usable = os.cpu_count() or 1
+    return max(1, min(4, usable - 1))
 
 
 _servers: dict[ServerSettings, EmbeddedServer] = {}

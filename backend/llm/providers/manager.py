@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .. import exceptions as errors
 from .._opaque import Opaque
 from ..config import Config, get_config
+from ..pricing import PriceTable
 from ..types import ModelDetails
 from .base import BaseProvider, ModelSettings
 from .capabilities import ModelCapabilities, get_capabilities
@@ -91,6 +92,7 @@ class ModelManager(Opaque):
         """``wrap`` stands in front of every provider built (e.g. to record or replay
         its calls: ``backend.llm.recording``)."""
         self.config = config or get_config()
+        self.prices = PriceTable(self.config.prices)
         self._wrap = wrap
         self._providers: dict[str, BaseProvider] = {
             name: wrap(provider) if wrap else provider
