@@ -35,21 +35,14 @@ from backend.llm.testing import (  # noqa: E402
     manager_for,
 )
 from backend.llm.types import LLMRequest  # noqa: E402
+from backend.pillars.llm.examples import EXAMPLES  # noqa: E402
 from backend.pillars.llm.schemas import (  # noqa: E402
     CompletenessEvaluation,
     ContextEvaluation,
     ContradictionsEvaluation,
 )
 
-PILLARS = {
-    "pillars": [
-        {"name": "Every fight is a puzzle", "description": "Combat rewards planning."},
-        {"name": "Fast and frantic", "description": "Players react in split seconds."},
-        {"name": "Cozy exploration", "description": "A calm world to wander."},
-        {"name": "Permadeath", "description": "Each run starts from scratch."},
-    ],
-    "context": {"genre": "roguelike", "audience": "core PC players"},
-}
+PILLARS = EXAMPLES["evaluate"]
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "completeness": CompletenessEvaluation,

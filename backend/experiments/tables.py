@@ -193,29 +193,10 @@ def agent_table(runs: Sequence[Run]) -> Table:
                     str(sum(n["status"] == "failed" for n in seen)),
                 ]
             )
-        if phases:
-            rows.append(
-                [
-                    model,
-                    "(parallel phase)",
-                    str(len(phases)),
-                    _f(sum(phases) / len(phases), 0),
-                    "",
-                    "",
-                    "",
-                ]
-            )
-            rows.append(
-                [
-                    model,
-                    "(waiting on slowest)",
-                    str(len(waits)),
-                    _f(sum(waits) / len(waits), 0),
-                    "",
-                    "",
-                    "",
-                ]
-            )
+        for label, values in (("(parallel phase)", phases), ("(waiting on slowest)", waits)):
+            if values:
+                mean = _f(sum(values) / len(values), 0)
+                rows.append([model, label, str(len(values)), mean, "", "", ""])
     return header, rows
 
 

@@ -18,7 +18,9 @@ import hashlib
 import json
 import threading
 import time
+from abc import abstractmethod
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -286,11 +288,6 @@ class _Wrapper(BaseProvider):
     def _create_chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
         return self.inner.chat_model(model_name, settings)
 
-
-class _RecordingProvider(_Wrapper):
-    def prepare(self) -> None:
-        self.inner.prepare()
-
     def structured_model(
         self,
         model_name: str,
@@ -301,11 +298,29 @@ class _RecordingProvider(_Wrapper):
         bounded: bool,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> Runnable[Any, Any]:
-        runnable = self.inner.structured_model(
-            model_name, settings, schema, method=method, bounded=bounded, loop=loop
-        )
         identity = self.identity(model_name, settings, schema, method, bounded)
-        return self.records._recorded(identity, runnable, self.inner)
+        return self._serve(
+            identity,
+            lambda: self.inner.structured_model(
+                model_name, settings, schema, method=method, bounded=bounded, loop=loop
+            ),
+        )
+
+    @abstractmethod
+    def _serve(
+        self, identity: dict[str, Any], build: Callable[[], Runnable[Any, Any]]
+    ) -> Runnable[Any, Any]:
+        """The runnable answering calls of ``identity`` (``build`` makes the real one)."""
+
+
+class _RecordingProvider(_Wrapper):
+    def prepare(self) -> None:
+        self.inner.prepare()
+
+    def _serve(
+        self, identity: dict[str, Any], build: Callable[[], Runnable[Any, Any]]
+    ) -> Runnable[Any, Any]:
+        return self.records._recorded(identity, build(), self.inner)
 
 
 class _ReplayProvider(_Wrapper):
@@ -330,14 +345,7 @@ class _ReplayProvider(_Wrapper):
             return errors.ProviderError(str(exc), replay_miss=True)
         return self.inner.translate_error(exc, **context)
 
-    def structured_model(
-        self,
-        model_name: str,
-        settings: ModelSettings,
-        schema: type[BaseModel],
-        *,
-        method: str,
-        bounded: bool,
-        loop: asyncio.AbstractEventLoop | None = None,
+    def _serve(
+        self, identity: dict[str, Any], build: Callable[[], Runnable[Any, Any]]
     ) -> Runnable[Any, Any]:
-        return self.records._replayed(self.identity(model_name, settings, schema, method, bounded))
+        return self.records._replayed(identity)  # never builds the real model
