@@ -8,7 +8,6 @@ the model manager come from the run context.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -19,7 +18,15 @@ from backend.llm import exceptions as errors
 from backend.llm.context import RunContext
 from backend.llm.operation_handler import DEFAULT_SYSTEM_PROMPT
 from backend.llm.plans import AgentPlan, AgentSpec, single_agent_plan
-from graphs._nodes import NodeCall, arun_node, dual_node, node_metrics, run_context, run_node
+from graphs._nodes import (
+    NodeCall,
+    arun_node,
+    dual_node,
+    node_metrics,
+    retrying_for,
+    run_context,
+    run_node,
+)
 from graphs._state import AgenticState, OrchestratorInput
 
 __all__ = ["AGENT", "CROSS_CHECK", "agent_node", "cross_check_node", "plan_of"]
@@ -46,10 +53,9 @@ class _AgentRun:
         self.data = state["data"]
         self.node = f"agent:{spec.name}"
         self.started = time.perf_counter()
-        self.tries = 0
+        self.retrying = retrying_for(self.context)
 
     def call(self) -> NodeCall:
-        self.tries += 1
         self.handler.validate_input(self.data)
         return NodeCall.build(
             self.node,
@@ -60,19 +66,7 @@ class _AgentRun:
         )
 
     def succeeded(self, value: Any, metrics: dict[str, Any]) -> dict[str, Any]:
-        metrics.update(retries=self.tries - 1, duration_ms=self._elapsed_ms())
         return {"findings": {self.spec.name: self.handler.to_results(value)}, "nodes": [metrics]}
-
-    def retry_delay(self, error: errors.LLMOrchestratorError) -> float | None:
-        policy = self.plan.retry
-        if self.tries >= policy.max_attempts or not policy.retry_on(error):  # type: ignore[operator]
-            return None
-        return float(
-            min(
-                policy.max_interval,
-                policy.initial_interval * policy.backoff_factor ** (self.tries - 1),
-            )
-        )
 
     def failed(self, error: Exception) -> dict[str, Any]:
         if not isinstance(error, errors.LLMOrchestratorError):
@@ -87,13 +81,11 @@ class _AgentRun:
             self.started,
             status="failed",
             error=error.to_dict(),
-            retries=self.tries - 1,
+            retries=max(0, self.retrying.tries - 1),
+            retry_log=self.retrying.log,
             model_id=error.context.get("model"),
         )
         return {"failures": {self.spec.name: error.to_dict()}, "nodes": [metrics]}
-
-    def _elapsed_ms(self) -> float:
-        return round((time.perf_counter() - self.started) * 1000, 3)
 
 
 def agent_node(plan: AgentPlan | None, name: str | None) -> Runnable[Any, Any]:
@@ -106,27 +98,17 @@ def agent_node(plan: AgentPlan | None, name: str | None) -> Runnable[Any, Any]:
 
     def run(state: OrchestratorInput) -> dict[str, Any]:
         agent = start(state)
-        while True:
-            try:
-                return agent.succeeded(*run_node(agent.call()))
-            except errors.LLMOrchestratorError as error:
-                if (delay := agent.retry_delay(error)) is None:
-                    return agent.failed(error)
-                time.sleep(delay)
-            except Exception as error:  # a bug in one agent must not lose the others' work
-                return agent.failed(error)
+        try:
+            return agent.succeeded(*run_node(agent.call, agent.retrying))
+        except Exception as error:  # a failed agent must not lose the others' work
+            return agent.failed(error)
 
     async def arun(state: OrchestratorInput) -> dict[str, Any]:
         agent = start(state)
-        while True:
-            try:
-                return agent.succeeded(*await arun_node(agent.call))
-            except errors.LLMOrchestratorError as error:
-                if (delay := agent.retry_delay(error)) is None:
-                    return agent.failed(error)
-                await asyncio.sleep(delay)
-            except Exception as error:
-                return agent.failed(error)
+        try:
+            return agent.succeeded(*await arun_node(agent.call, agent.retrying))
+        except Exception as error:
+            return agent.failed(error)
 
     return dual_node(run, arun, name or AGENT)
 
@@ -185,14 +167,14 @@ def cross_check_node(plan: AgentPlan) -> Runnable[Any, Any]:
     def run(state: AgenticState) -> dict[str, Any]:
         review = _Review(plan, state)
         try:
-            return review.reviewed(*run_node(review.build()))
+            return review.reviewed(*run_node(review.build, retrying_for(review.context)))
         except errors.LLMOrchestratorError as error:
             return review.failed(error)
 
     async def arun(state: AgenticState) -> dict[str, Any]:
         review = _Review(plan, state)
         try:
-            return review.reviewed(*await arun_node(review.build))
+            return review.reviewed(*await arun_node(review.build, retrying_for(review.context)))
         except errors.LLMOrchestratorError as error:
             return review.failed(error)
 

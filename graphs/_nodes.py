@@ -14,6 +14,7 @@ from langgraph.graph import StateGraph
 from langgraph.runtime import get_runtime
 from pydantic import BaseModel
 
+from backend.llm import exceptions as errors
 from backend.llm._structured import (
     StructuredResult,
     ainvoke_structured,
@@ -23,6 +24,7 @@ from backend.llm._structured import (
 from backend.llm.context import RunContext
 from backend.llm.pricing import Price
 from backend.llm.providers import ModelSettings, ResolvedModel
+from backend.llm.retry import Retrying
 from backend.llm.types import NodeMetrics
 from graphs._state import OrchestratorInput, OrchestratorOutput
 
@@ -32,6 +34,7 @@ __all__ = [
     "dual_node",
     "graph_builder",
     "node_metrics",
+    "retrying_for",
     "run_context",
     "run_node",
 ]
@@ -79,7 +82,6 @@ class NodeCall:
     schema: type[BaseModel]
     settings: ModelSettings
     retries: int
-    deadline: float
     price: Price | None
 
     @classmethod
@@ -100,16 +102,19 @@ class NodeCall:
             schema=schema,
             settings=settings,
             retries=context.retries,
-            deadline=time.monotonic() + settings.timeout_s,
             price=context.manager.prices.price(model.model_id),
         )
 
-    def metrics(self, result: StructuredResult[Any], started: float) -> dict[str, Any]:
+    def metrics(
+        self, result: StructuredResult[Any], started: float, retrying: Retrying, failed_calls: int
+    ) -> dict[str, Any]:
         return node_metrics(
             self.node,
             started,
             model_id=self.model.model_id,
-            attempts=result.attempts,
+            attempts=failed_calls + result.attempts,
+            retries=retrying.tries - 1,
+            retry_log=retrying.log,
             token_usage=result.usage,
             cost_usd=None if self.price is None else round(self.price.cost(result.usage), 8),
         )
@@ -128,42 +133,71 @@ def node_metrics(node: str, started: float, **fields: Any) -> dict[str, Any]:
     ).model_dump()
 
 
-def run_node(call: NodeCall) -> tuple[BaseModel, dict[str, Any]]:
-    """Run the call; returns the validated value and the node's metrics (as a dict, so
-    that checkpoints stay plain JSON)."""
+def retrying_for(context: RunContext) -> Retrying:
+    """The retries of one node, under the run's policy and absolute deadline."""
+    return Retrying(context.retry_policy(), context.run_deadline())
+
+
+def run_node(build: Callable[[], NodeCall], retrying: Retrying) -> tuple[BaseModel, dict[str, Any]]:
+    """Build and run the call, retrying transient errors (``backend.llm.retry``); returns
+    the validated value and the node's metrics (a dict, so that checkpoints stay JSON).
+    The final error is raised; ``retrying`` keeps the log of the tries."""
     started = time.perf_counter()
-    call.model.provider.prepare()
-    result = invoke_structured(
-        call.model,
-        call.messages,
-        call.schema,
-        call.settings,
-        retries=call.retries,
-        deadline=call.deadline,
-    )
-    return result.value, call.metrics(result, started)
+    failed_calls = 0
+    while True:
+        call = build()
+        retrying.next_try()
+        try:
+            call.model.provider.prepare()
+            result = invoke_structured(
+                call.model,
+                call.messages,
+                call.schema,
+                call.settings,
+                retries=call.retries,
+                deadline=retrying.deadline,
+            )
+        except errors.LLMOrchestratorError as error:
+            if (wait := retrying.wait_after(error)) is None:
+                raise
+            failed_calls += 1
+            time.sleep(wait)
+            continue
+        return result.value, call.metrics(result, started, retrying, failed_calls)
 
 
-async def arun_node(build: Callable[[], NodeCall]) -> tuple[BaseModel, dict[str, Any]]:
+async def arun_node(
+    build: Callable[[], NodeCall], retrying: Retrying
+) -> tuple[BaseModel, dict[str, Any]]:
     """``run_node`` for the event loop. ``build`` and the set-up it triggers (reading
     config, starting the local server, building clients) block, so they run in a
     worker thread: LangGraph's dev server rejects blocking calls on its loop."""
     started = time.perf_counter()
     loop = asyncio.get_running_loop()
+    failed_calls = 0
 
     def prepare() -> tuple[NodeCall, Runnable[Any, Any]]:
         call = build()
         call.model.provider.prepare()
         return call, structured_runnable(call.model, call.schema, call.settings, loop)
 
-    call, runnable = await asyncio.to_thread(prepare)
-    result = await ainvoke_structured(
-        call.model,
-        call.messages,
-        call.schema,
-        call.settings,
-        retries=call.retries,
-        deadline=call.deadline,
-        runnable=runnable,
-    )
-    return result.value, call.metrics(result, started)
+    while True:
+        call, runnable = await asyncio.to_thread(prepare)
+        retrying.next_try()
+        try:
+            result = await ainvoke_structured(
+                call.model,
+                call.messages,
+                call.schema,
+                call.settings,
+                retries=call.retries,
+                deadline=retrying.deadline,
+                runnable=runnable,
+            )
+        except errors.LLMOrchestratorError as error:
+            if (wait := retrying.wait_after(error)) is None:
+                raise
+            failed_calls += 1
+            await asyncio.sleep(wait)
+            continue
+        return result.value, call.metrics(result, started, retrying, failed_calls)

@@ -9,7 +9,15 @@ from typing import Any
 
 from langgraph.graph import END, START
 
-from graphs._nodes import NodeCall, arun_node, dual_node, graph_builder, run_context, run_node
+from graphs._nodes import (
+    NodeCall,
+    arun_node,
+    dual_node,
+    graph_builder,
+    retrying_for,
+    run_context,
+    run_node,
+)
 from graphs._state import OrchestratorState
 
 __all__ = ["NODE", "build_graph"]
@@ -27,14 +35,14 @@ def _call(state: OrchestratorState) -> tuple[NodeCall, Any]:
 
 
 def generate(state: OrchestratorState) -> dict[str, Any]:
-    call, handler = _call(state)
-    value, metrics = run_node(call)
+    handler = run_context().operations.get(state["feature"], state["operation"])()
+    value, metrics = run_node(lambda: _call(state)[0], retrying_for(run_context()))
     return {"results": handler.to_results(value), "nodes": [metrics]}
 
 
 async def agenerate(state: OrchestratorState) -> dict[str, Any]:
     handler = run_context().operations.get(state["feature"], state["operation"])()
-    value, metrics = await arun_node(lambda: _call(state)[0])
+    value, metrics = await arun_node(lambda: _call(state)[0], retrying_for(run_context()))
     return {"results": handler.to_results(value), "nodes": [metrics]}
 
 

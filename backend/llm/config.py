@@ -46,6 +46,11 @@ class Config(EnvSettings):
     agent_models: dict[str, str] = Field(default_factory=dict)
     cross_check_rounds: int = Field(default=1, ge=0, le=3)
 
+    #: Tries of a model call that fails with a transient error (1 = no retry).
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    retry_initial_backoff_s: float = Field(default=0.5, ge=0)
+    retry_max_backoff_s: float = Field(default=8.0, ge=0)
+
     max_output_tokens: int = Field(default=1024, ge=16)
     output_retries: int = Field(default=1, ge=0, le=5)
     max_input_chars: int = Field(default=20_000, ge=100)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Annotated
@@ -13,6 +14,7 @@ from .config import get_config
 from .handler_registry import HandlerRegistry, registry
 from .plan_registry import PlanRegistry, plan_registry
 from .providers import ModelCapabilities, ModelManager, ModelSettings
+from .retry import RetryPolicy
 
 __all__ = ["RunContext", "default_model_manager"]
 
@@ -45,6 +47,11 @@ class RunContext:
         int | None, Field(description="Agentic mode: reconciliation rounds (0 = plain merge).")
     ] = None
     strict: Annotated[bool, Field(description="Agentic mode: fail if any agent fails.")] = False
+    max_attempts: Annotated[
+        int | None, Field(description="Tries of a call that fails transiently (1 = no retry).")
+    ] = None
+    #: The run's absolute deadline (``time.monotonic()``); set by the orchestrator.
+    deadline: SkipJsonSchema[float | None] = field(default=None, repr=False, compare=False)
     # The orchestrator's collaborators, hidden from Studio; a run started from Studio
     # (where nobody sets them) uses the process-wide ones.
     models: SkipJsonSchema[ModelManager | None] = field(default=None, repr=False, compare=False)
@@ -73,6 +80,22 @@ class RunContext:
             max_tokens=self.max_output_tokens or model_cap or config.max_output_tokens,
             temperature=0.2 if self.temperature is None else self.temperature,
             timeout_s=timeout_ms / 1000,
+        )
+
+    def run_deadline(self) -> float:
+        """The absolute deadline of the run (a Studio run starts its clock at its first
+        node)."""
+        if self.deadline is not None:
+            return self.deadline
+        timeout_ms = self.timeout_ms or self.manager.config.default_timeout_ms
+        return time.monotonic() + timeout_ms / 1000
+
+    def retry_policy(self) -> RetryPolicy:
+        config = self.manager.config
+        return RetryPolicy(
+            max_attempts=self.max_attempts or config.max_attempts,
+            initial_backoff_s=config.retry_initial_backoff_s,
+            max_backoff_s=config.retry_max_backoff_s,
         )
 
     @property

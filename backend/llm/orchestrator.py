@@ -152,15 +152,18 @@ class LLMOrchestrator:
         options = request.options
         plan = self.plans.get(request.operation_id) if mode == "agentic" else None
         self._check_agent_models(request, options.agent_models)
+        timeout_ms = request.timeout_ms or self.config.default_timeout_ms
         context = RunContext(
             model_id=request.model_id,
-            timeout_ms=request.timeout_ms or self.config.default_timeout_ms,
+            timeout_ms=timeout_ms,
             temperature=options.temperature,
             max_output_tokens=options.max_output_tokens,
             output_retries=options.output_retries,
             agent_models=options.agent_models or None,
             cross_check_rounds=options.cross_check_rounds,
             strict=options.strict,
+            max_attempts=options.max_attempts,
+            deadline=time.monotonic() + timeout_ms / 1000,
             models=self.model_manager,
             handlers=self.handlers,
             plans=self.plans,

@@ -18,18 +18,16 @@ import statistics
 import types
 import typing
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from langgraph.types import RetryPolicy
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from . import exceptions as errors
 
 __all__ = [
-    "DEFAULT_AGENT_RETRY",
     "RESERVED_NODE_NAMES",
     "AgentPlan",
     "AgentSpec",
@@ -61,16 +59,6 @@ def is_transient(error: BaseException) -> bool:
     ):
         return True
     return isinstance(error, errors.ProviderError) and "sdk_error" in error.context
-
-
-DEFAULT_AGENT_RETRY = RetryPolicy(
-    initial_interval=0.25,
-    backoff_factor=2.0,
-    max_interval=4.0,
-    max_attempts=2,
-    jitter=False,  # the agent node's retry loop applies plain exponential backoff
-    retry_on=is_transient,
-)
 
 
 def _always(data: Mapping[str, Any]) -> bool:
@@ -126,7 +114,6 @@ class AgentPlan:
     #: Response field set to the agents' summaries joined, if any.
     summary_field: str | None = None
     cross_check: CrossCheck | None = None
-    retry: RetryPolicy = field(default=DEFAULT_AGENT_RETRY)
 
     @property
     def is_single_agent(self) -> bool:

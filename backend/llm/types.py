@@ -49,6 +49,9 @@ class ExecutionOptions(BaseModel):
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
     max_output_tokens: int | None = Field(default=None, ge=16, le=32_768)
     output_retries: int | None = Field(default=None, ge=0, le=5)
+    max_attempts: int | None = Field(
+        default=None, ge=1, le=10, description="Tries of a call that fails transiently."
+    )
     agent_models: dict[str, str] = Field(
         default_factory=dict,
         description="Agentic mode: a model per agent, e.g. {'contradictions': 'openai'}.",
@@ -141,8 +144,10 @@ class NodeMetrics(BaseModel):
     duration_ms: float = 0.0
     #: Model calls made (a schema-invalid answer is asked again: two calls).
     attempts: int = 0
-    #: Agentic mode: tries repeated after a transient error (rate limit, timeout, ...).
+    #: Tries repeated after a transient error (rate limit, timeout, 5xx, ...).
     retries: int = 0
+    #: Each retry: the attempt that failed, its error code and the wait before the next.
+    retry_log: list[dict[str, Any]] = Field(default_factory=list)
     status: NodeStatus = "succeeded"
     token_usage: TokenUsage = Field(default_factory=TokenUsage)
     error: dict[str, Any] | None = None

@@ -126,11 +126,14 @@ def translate(
         or _lookup(exc, FALLBACK_ERROR_MAP)
         or errors.ProviderError
     )
+    from ..retry import retry_after_s
+
     detail = redact(str(exc) or type(exc).__name__, secrets)[:500]
     suggestion = (hints or {}).get(error_class)
     return error_class(
         f"{error_class.default_message} {detail}",
         suggestion=suggestion,
         sdk_error=type(exc).__name__,
+        retry_after_s=retry_after_s(exc),
         **context,
     )

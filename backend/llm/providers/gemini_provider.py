@@ -67,5 +67,5 @@ class GeminiProvider(BaseProvider):
             max_output_tokens=settings.max_tokens,
             temperature=settings.temperature,
             timeout=settings.timeout_s,
-            max_retries=2,  # the SDK's own retries of 429/5xx
+            max_retries=0,  # retries are ours (backend/llm/retry.py), visible in metadata
         )

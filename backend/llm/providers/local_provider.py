@@ -49,7 +49,6 @@ class LocalProvider(OpenAIProvider):
     provider_name = "local"
     provider_type = "local"
     settings_class = LocalSettings
-    sdk_max_retries = 0  # in-process: a retry would hit the same failure
     hints: ClassVar[Mapping[ErrorClass, str]] = {
         errors.ModelUnavailableError: "Set LLM_ORCHESTRATOR_LOCAL_MODEL_PATH to a GGUF file.",
         errors.InsufficientResourcesError: "Shorten the input or raise "

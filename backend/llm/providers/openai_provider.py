@@ -95,9 +95,6 @@ class OpenAIProvider(BaseProvider):
         """Base URL (None: OpenAI's) and API key of the server to talk to."""
         return self.base_url, self.api_key or "not-needed"
 
-    #: The SDK's own retries of 429/5xx/connection errors (its default).
-    sdk_max_retries: ClassVar[int] = 2
-
     @property
     def sampling_seed(self) -> int | None:
         return None
@@ -113,6 +110,6 @@ class OpenAIProvider(BaseProvider):
             max_completion_tokens=settings.max_tokens,
             temperature=settings.temperature,
             timeout=settings.timeout_s,
-            max_retries=self.sdk_max_retries,
+            max_retries=0,  # retries are ours (backend/llm/retry.py), visible in metadata
             seed=self.sampling_seed,
         )

@@ -1,0 +1,111 @@
+"""One retry policy for every model call, ours and visible (the SDKs' own retries are off).
+
+A node retries a call that failed with a transient error (``plans.is_transient``: rate
+limit, timeout, unreachable provider, provider 5xx; never authentication, permission, bad
+request or validation), waiting with exponential backoff and full jitter, or as long as
+the provider asked (``Retry-After`` in seconds or as an HTTP date, Gemini's ``RetryInfo``),
+whichever is longer, and never past the run's deadline. Each retry is logged in the
+node's metrics: the attempt, its error code and the wait.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import exceptions as errors
+from .plans import is_transient
+
+__all__ = ["RetryPolicy", "Retrying", "retry_after_s"]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    initial_backoff_s: float = 0.5
+    max_backoff_s: float = 8.0
+
+    def backoff_s(self, retry: int) -> float:
+        """Full jitter: uniform in [0, min(max, initial * 2**retry)] (AWS's advice)."""
+        return random.uniform(0, min(self.max_backoff_s, self.initial_backoff_s * 2**retry))
+
+
+@dataclass
+class Retrying:
+    """The retries of one node's call, against the run's absolute ``deadline``."""
+
+    policy: RetryPolicy
+    deadline: float
+    tries: int = 0
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+    def next_try(self) -> None:
+        self.tries += 1
+
+    def wait_after(self, error: errors.LLMOrchestratorError) -> float | None:
+        """Seconds to wait before trying again, or None to give up (and raise)."""
+        if self.tries >= self.policy.max_attempts or not is_transient(error):
+            return None
+        asked = error.context.get("retry_after_s")
+        wait = max(float(asked or 0.0), self.policy.backoff_s(self.tries - 1))
+        if time.monotonic() + wait >= self.deadline:
+            return None  # the wait alone would overrun the run's deadline
+        self.log.append({"attempt": self.tries, "error": error.code, "wait_s": round(wait, 3)})
+        return wait
+
+
+_GEMINI_DELAY = re.compile(r"^(\d+(?:\.\d+)?)s$")
+
+
+def retry_after_s(exc: BaseException) -> float | None:
+    """How long the provider asked us to wait: ``Retry-After``/``retry-after-ms`` headers
+    (OpenAI-compatible servers, Ollama behind a proxy) or Gemini's ``RetryInfo`` detail."""
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is not None:
+        millis = headers.get("retry-after-ms")
+        if millis:
+            try:
+                return max(0.0, float(millis) / 1000)
+            except ValueError:
+                pass
+        value = headers.get("retry-after")
+        if value:
+            parsed = _seconds_or_date(value)
+            if parsed is not None:
+                return parsed
+    details = getattr(exc, "details", None)
+    for detail in _gemini_details(details):
+        if str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            found = _GEMINI_DELAY.match(str(detail.get("retryDelay", "")))
+            if found:
+                return float(found.group(1))
+    return None
+
+
+def _seconds_or_date(value: str) -> float | None:
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
+
+
+def _gemini_details(details: Any) -> list[dict[str, Any]]:
+    # google-genai keeps the error body: {"error": {"details": [...]}} or the inner dict.
+    if isinstance(details, dict):
+        inner = details.get("error", details)
+        found = inner.get("details", []) if isinstance(inner, dict) else []
+        return [d for d in found if isinstance(d, dict)]
+    return []
