@@ -14,6 +14,7 @@ from django.utils.module_loading import import_string
 
 from . import exceptions as errors
 from ._bootstrap import ensure_apps
+from ._loops import close_with_loop
 from .config import Config, get_config
 from .context import RunContext
 from .handler_registry import HandlerRegistry, registry
@@ -111,6 +112,7 @@ class LLMOrchestrator:
         self, request: LLMRequest | Mapping[str, Any], *, run_id: str | None = None
     ) -> LLMResponse:
         run_id, started = run_id or str(uuid.uuid4()), time.perf_counter()
+        await close_with_loop(self.model_manager)
         try:
             run = self._start(request, run_id, started)
             graph = self.graphs(run.mode, run.plan)

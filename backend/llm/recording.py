@@ -288,6 +288,9 @@ class _Wrapper(BaseProvider):
     def _create_chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
         return self.inner.chat_model(model_name, settings)
 
+    async def aclose_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        await self.inner.aclose_loop(loop)
+
     def structured_model(
         self,
         model_name: str,

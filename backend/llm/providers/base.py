@@ -71,6 +71,12 @@ class BaseProvider(ABC):
             asyncio.AbstractEventLoop, dict[tuple[Any, ...], Any]
         ] = weakref.WeakKeyDictionary()
         self._lock = threading.RLock()
+        # The event loop a model is being built for (None: sync use), and the async HTTP
+        # clients opened per loop: connections belong to the loop that opened them.
+        self._building_for: asyncio.AbstractEventLoop | None = None
+        self._loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Any]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     # -- credentials -------------------------------------------------------------
     @property
@@ -124,8 +130,32 @@ class BaseProvider(ABC):
         cache = self._models if loop is None else self._loop_models.setdefault(loop, {})
         with self._lock:
             if key not in cache:
-                cache[key] = build()
+                self._building_for = loop
+                try:
+                    cache[key] = build()
+                finally:
+                    self._building_for = None
             return cast("T", cache[key])
+
+    def loop_client(self, factory: Callable[[], T]) -> T | None:
+        """For ``_create_chat_model``: an async HTTP client of the event loop the model is
+        being built for (None when it is built for sync use), closed with that loop
+        (``aclose_loop``). SDKs that share one client across loops reuse connections a
+        closed loop opened ("Event loop is closed" on every second ``asyncio.run``)."""
+        loop = self._building_for
+        if loop is None:
+            return None
+        client = factory()
+        self._loop_clients.setdefault(loop, []).append(client)
+        return client
+
+    async def aclose_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Close the clients opened for ``loop`` and forget its models."""
+        with self._lock:
+            clients = self._loop_clients.pop(loop, [])
+            self._loop_models.pop(loop, None)
+        for client in clients:
+            await client.aclose()
 
     def chat_model(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -134,6 +135,13 @@ class ModelManager(Opaque):
             capabilities=get_capabilities(provider_name, model_name),
             requested=requested,
         )
+
+    async def aclose_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Close every provider's clients of ``loop`` (when the loop shuts down)."""
+        with self._lock:
+            providers = list(self._providers.values())
+        for provider in providers:
+            await provider.aclose_loop(loop)
 
     def describe(self) -> dict[str, Any]:
         """Aliases and provider status, for ``manage.py llm models`` and the API."""

@@ -100,10 +100,15 @@ class OpenAIProvider(BaseProvider):
         return None
 
     def _create_chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
+        import openai
         from langchain_openai import ChatOpenAI
 
         base_url, api_key = self.endpoint()
+        async_client = self.loop_client(
+            lambda: openai.DefaultAsyncHttpxClient(timeout=settings.timeout_s)
+        )
         return ChatOpenAI(
+            http_async_client=async_client,
             model=model_name,
             api_key=SecretStr(api_key),
             base_url=base_url,
