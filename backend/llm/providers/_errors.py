@@ -68,7 +68,7 @@ STANDARD_ERROR_MAP: dict[type[BaseException], ErrorTarget] = {
     lc.ModelInvalidRequestError: errors.ProviderError,
     lc.ModelNotFoundError: errors.ModelUnavailableError,
     lc.ModelRateLimitError: errors.RateLimitError,
-    lc.ModelAPIError: errors.ProviderError,
+    lc.ModelAPIError: by_status("status_code", "status"),  # e.g. 503: unavailable
     lc.ModelConnectionError: errors.ModelUnavailableError,
     lc.ModelTimeoutError: errors.TimeoutError,
     lc.ContextOverflowError: errors.InsufficientResourcesError,

@@ -50,7 +50,7 @@ def openai_error_map() -> ErrorMap:
         openai.BadRequestError: _bad_request,
         openai.ConflictError: errors.ProviderError,
         openai.UnprocessableEntityError: errors.ProviderError,
-        openai.InternalServerError: errors.ProviderError,
+        openai.InternalServerError: by_status("status_code"),  # 503 is unavailability
         openai.APIStatusError: by_status("status_code"),
         openai.APIResponseValidationError: errors.ProviderError,
         openai.LengthFinishReasonError: errors.InsufficientResourcesError,

@@ -1,0 +1,91 @@
+"""Faults over real HTTP (loopback OpenAI-compatible server, real SDK client): our retry
+policy is the only one, it honours Retry-After, and what happened is in the metadata."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from backend.llm import LLMOrchestrator, exceptions
+from backend.llm.config import Config
+from backend.llm.providers import ModelManager
+from backend.llm.types import LLMRequest
+from tests.loopback_openai import LoopbackServer, loopback_openai
+
+PILLAR = {"name": "Core", "description": "Puzzles"}
+KEY = "sk-loopback-canary-0123456789"
+
+
+@pytest.fixture
+def server():
+    with loopback_openai() as running:
+        yield running
+
+
+def orchestrator(server: LoopbackServer) -> LLMOrchestrator:
+    config = Config(
+        retry_initial_backoff_s=0.05,
+        retry_max_backoff_s=0.1,
+        providers={"openai": {"base_url": server.base_url, "api_key": KEY}},
+    )
+    return LLMOrchestrator(model_manager=ModelManager(config))
+
+
+def validate(**fields) -> LLMRequest:
+    return LLMRequest(
+        feature="pillars", operation="validate", data=PILLAR, model_id="openai:loopback", **fields
+    )
+
+
+@pytest.mark.parametrize("run", ["execute", "aexecute"])
+def test_429_with_retry_after_then_503_then_success(server, run):
+    server.faults += [(429, {"Retry-After": "0.3"}), (503, {})]
+    orch = orchestrator(server)
+    started = time.monotonic()
+    if run == "execute":
+        response = orch.execute(validate())
+    else:
+        response = asyncio.run(orch.aexecute(validate()))
+    assert time.monotonic() - started >= 0.3
+    (node,) = response.metadata.nodes
+    assert len(server.requests) == 3  # no hidden SDK retries
+    assert node.attempts == 3
+    assert node.retries == 2
+    assert [entry["error"] for entry in node.retry_log] == [
+        "rate_limit_exceeded",
+        "model_unavailable",
+    ]
+    assert node.retry_log[0]["wait_s"] >= 0.3
+
+
+def test_401_is_not_retried_and_the_key_does_not_leak(server):
+    server.faults += [(401, {})]
+    with pytest.raises(exceptions.AuthenticationError) as info:
+        orchestrator(server).execute(validate())
+    assert len(server.requests) == 1
+    assert KEY not in str(info.value.to_dict())
+
+
+def test_attempts_stop_at_max_attempts(server):
+    server.faults += [(500, {})] * 5
+    with pytest.raises(exceptions.ProviderError):
+        orchestrator(server).execute(validate(options={"max_attempts": 2}))
+    assert len(server.requests) == 2
+
+
+def test_an_agent_retries_a_transient_failure_and_the_run_is_not_degraded(server):
+    server.faults += [(500, {})]
+    response = orchestrator(server).execute(
+        LLMRequest(
+            feature="pillars",
+            operation="evaluate",
+            execution_mode="agentic",
+            model_id="openai:loopback",
+            data={"pillars": [PILLAR, {"name": "Speed", "description": "Fast"}]},
+            options={"cross_check_rounds": 0},
+        )
+    )
+    assert not response.metadata.degraded
+    assert sum(node.retries for node in response.metadata.nodes) == 1
