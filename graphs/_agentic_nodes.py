@@ -18,6 +18,7 @@ from backend.llm import exceptions as errors
 from backend.llm.context import RunContext
 from backend.llm.operation_handler import DEFAULT_SYSTEM_PROMPT
 from backend.llm.plans import AgentPlan, AgentSpec, single_agent_plan
+from backend.llm.retry import Retrying
 from graphs._nodes import (
     NodeCall,
     arun_node,
@@ -53,16 +54,16 @@ class _AgentRun:
         self.data = state["data"]
         self.node = f"agent:{spec.name}"
         self.started = time.perf_counter()
-        self.retrying = retrying_for(self.context)
+        self.retrying = retrying_for(self.context, self.context.agent_model(spec.name))
 
-    def call(self) -> NodeCall:
+    def call(self, model_id: str | None) -> NodeCall:
         self.handler.validate_input(self.data)
         return NodeCall.build(
             self.node,
             self.context,
             self.handler.build_messages(self.data),
             self.handler.response_schema,
-            model_id=self.context.agent_model(self.spec.name),
+            model_id=model_id,
         )
 
     def succeeded(self, value: Any, metrics: dict[str, Any]) -> dict[str, Any]:
@@ -83,6 +84,7 @@ class _AgentRun:
             error=error.to_dict(),
             retries=max(0, self.retrying.tries - 1),
             retry_log=self.retrying.log,
+            fallbacks=self.retrying.fallbacks,
             model_id=error.context.get("model"),
         )
         return {"failures": {self.spec.name: error.to_dict()}, "nodes": [metrics]}
@@ -128,7 +130,7 @@ class _Review:
         self.node = f"{CROSS_CHECK}:{self.round}"
         self.started = time.perf_counter()
 
-    def build(self) -> NodeCall:
+    def build(self, model_id: str | None) -> NodeCall:
         prompt = self.check.build_prompt(
             self.merged, self.state.get("findings", {}), self.state["data"]
         )
@@ -137,8 +139,11 @@ class _Review:
             self.context,
             [SystemMessage(DEFAULT_SYSTEM_PROMPT), HumanMessage(prompt)],
             self.check.schema,
-            model_id=self.context.agent_model(CROSS_CHECK),
+            model_id=model_id,
         )
+
+    def retrying(self) -> Retrying:
+        return retrying_for(self.context, self.context.agent_model(CROSS_CHECK))
 
     def reviewed(self, value: Any, metrics: dict[str, Any]) -> dict[str, Any]:
         updated = self.check.apply(self.merged, value)
@@ -167,14 +172,14 @@ def cross_check_node(plan: AgentPlan) -> Runnable[Any, Any]:
     def run(state: AgenticState) -> dict[str, Any]:
         review = _Review(plan, state)
         try:
-            return review.reviewed(*run_node(review.build, retrying_for(review.context)))
+            return review.reviewed(*run_node(review.build, review.retrying()))
         except errors.LLMOrchestratorError as error:
             return review.failed(error)
 
     async def arun(state: AgenticState) -> dict[str, Any]:
         review = _Review(plan, state)
         try:
-            return review.reviewed(*await arun_node(review.build, retrying_for(review.context)))
+            return review.reviewed(*await arun_node(review.build, review.retrying()))
         except errors.LLMOrchestratorError as error:
             return review.failed(error)
 

@@ -115,6 +115,7 @@ class NodeCall:
             attempts=failed_calls + result.attempts,
             retries=retrying.tries - 1,
             retry_log=retrying.log,
+            fallbacks=retrying.fallbacks,
             token_usage=result.usage,
             cost_usd=None if self.price is None else round(self.price.cost(result.usage), 8),
         )
@@ -133,21 +134,27 @@ def node_metrics(node: str, started: float, **fields: Any) -> dict[str, Any]:
     ).model_dump()
 
 
-def retrying_for(context: RunContext) -> Retrying:
-    """The retries of one node, under the run's policy and absolute deadline."""
-    return Retrying(context.retry_policy(), context.run_deadline())
+def retrying_for(context: RunContext, model_id: str | None = None) -> Retrying:
+    """The tries of one node: ``model_id`` (else the run's model), then its fallbacks,
+    under the run's retry policy and absolute deadline."""
+    return Retrying(
+        context.retry_policy(), context.run_deadline(), chain=context.model_chain(model_id)
+    )
 
 
-def run_node(build: Callable[[], NodeCall], retrying: Retrying) -> tuple[BaseModel, dict[str, Any]]:
-    """Build and run the call, retrying transient errors (``backend.llm.retry``); returns
-    the validated value and the node's metrics (a dict, so that checkpoints stay JSON).
-    The final error is raised; ``retrying`` keeps the log of the tries."""
+def run_node(
+    build: Callable[[str | None], NodeCall], retrying: Retrying
+) -> tuple[BaseModel, dict[str, Any]]:
+    """Build the call for the current model of ``retrying`` and run it, retrying transient
+    errors and falling back along the chain (``backend.llm.retry``); returns the validated
+    value and the node's metrics (a dict, so that checkpoints stay JSON). The final error
+    is raised; ``retrying`` keeps the log of the tries and fallbacks."""
     started = time.perf_counter()
     failed_calls = 0
     while True:
-        call = build()
         retrying.next_try()
         try:
+            call = build(retrying.model_id)
             call.model.provider.prepare()
             result = invoke_structured(
                 call.model,
@@ -158,16 +165,17 @@ def run_node(build: Callable[[], NodeCall], retrying: Retrying) -> tuple[BaseMod
                 deadline=retrying.deadline,
             )
         except errors.LLMOrchestratorError as error:
-            if (wait := retrying.wait_after(error)) is None:
-                raise
             failed_calls += 1
-            time.sleep(wait)
+            if (wait := retrying.wait_after(error)) is not None:
+                time.sleep(wait)
+            elif not retrying.fall_back(error, _model_of(error, retrying)):
+                raise
             continue
         return result.value, call.metrics(result, started, retrying, failed_calls)
 
 
 async def arun_node(
-    build: Callable[[], NodeCall], retrying: Retrying
+    build: Callable[[str | None], NodeCall], retrying: Retrying
 ) -> tuple[BaseModel, dict[str, Any]]:
     """``run_node`` for the event loop. ``build`` and the set-up it triggers (reading
     config, starting the local server, building clients) block, so they run in a
@@ -177,14 +185,14 @@ async def arun_node(
     failed_calls = 0
 
     def prepare() -> tuple[NodeCall, Runnable[Any, Any]]:
-        call = build()
+        call = build(retrying.model_id)
         call.model.provider.prepare()
         return call, structured_runnable(call.model, call.schema, call.settings, loop)
 
     while True:
-        call, runnable = await asyncio.to_thread(prepare)
         retrying.next_try()
         try:
+            call, runnable = await asyncio.to_thread(prepare)
             result = await ainvoke_structured(
                 call.model,
                 call.messages,
@@ -195,9 +203,14 @@ async def arun_node(
                 runnable=runnable,
             )
         except errors.LLMOrchestratorError as error:
-            if (wait := retrying.wait_after(error)) is None:
-                raise
             failed_calls += 1
-            await asyncio.sleep(wait)
+            if (wait := retrying.wait_after(error)) is not None:
+                await asyncio.sleep(wait)
+            elif not retrying.fall_back(error, _model_of(error, retrying)):
+                raise
             continue
         return result.value, call.metrics(result, started, retrying, failed_calls)
+
+
+def _model_of(error: errors.LLMOrchestratorError, retrying: Retrying) -> str:
+    return str(error.context.get("model") or retrying.model_id)

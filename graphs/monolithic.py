@@ -25,24 +25,24 @@ __all__ = ["NODE", "build_graph"]
 NODE = "generate"
 
 
-def _call(state: OrchestratorState) -> tuple[NodeCall, Any]:
+def _call(state: OrchestratorState, model_id: str | None) -> NodeCall:
     context = run_context()
     handler = context.operations.get(state["feature"], state["operation"])()
     data = state.get("data") or {}
     handler.validate_input(data)
-    call = NodeCall.build(NODE, context, handler.build_messages(data), handler.response_schema)
-    return call, handler
+    messages = handler.build_messages(data)
+    return NodeCall.build(NODE, context, messages, handler.response_schema, model_id)
 
 
 def generate(state: OrchestratorState) -> dict[str, Any]:
     handler = run_context().operations.get(state["feature"], state["operation"])()
-    value, metrics = run_node(lambda: _call(state)[0], retrying_for(run_context()))
+    value, metrics = run_node(lambda model: _call(state, model), retrying_for(run_context()))
     return {"results": handler.to_results(value), "nodes": [metrics]}
 
 
 async def agenerate(state: OrchestratorState) -> dict[str, Any]:
     handler = run_context().operations.get(state["feature"], state["operation"])()
-    value, metrics = await arun_node(lambda: _call(state)[0], retrying_for(run_context()))
+    value, metrics = await arun_node(lambda model: _call(state, model), retrying_for(run_context()))
     return {"results": handler.to_results(value), "nodes": [metrics]}
 
 

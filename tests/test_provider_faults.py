@@ -11,7 +11,9 @@ import pytest
 from backend.llm import LLMOrchestrator, exceptions
 from backend.llm.config import Config
 from backend.llm.providers import ModelManager
+from backend.llm.testing import FunctionModel, TestProvider
 from backend.llm.types import LLMRequest
+from tests.api_support import VALID
 from tests.loopback_openai import LoopbackServer, loopback_openai
 
 PILLAR = {"name": "Core", "description": "Puzzles"}
@@ -89,3 +91,56 @@ def test_an_agent_retries_a_transient_failure_and_the_run_is_not_degraded(server
     )
     assert not response.metadata.degraded
     assert sum(node.retries for node in response.metadata.nodes) == 1
+
+
+def with_backup(server: LoopbackServer, **config) -> tuple[LLMOrchestrator, FunctionModel]:
+    backup = FunctionModel(function=lambda call: VALID)
+    settings = Config(
+        retry_initial_backoff_s=0.01,
+        retry_max_backoff_s=0.02,
+        providers={"openai": {"base_url": server.base_url, "api_key": KEY}},
+        **config,
+    )
+    manager = ModelManager(settings, providers={"test": TestProvider(backup)})
+    return LLMOrchestrator(model_manager=manager), backup
+
+
+def test_a_failing_model_falls_back_to_the_next_of_its_configured_chain(server):
+    server.faults += [(503, {})] * 3
+    orch, backup = with_backup(server, fallbacks={"openai:loopback": ["test:backup"]})
+    response = orch.execute(validate())
+    assert response.results == VALID
+    assert response.metadata.models_used == ["test:backup"]
+    assert len(server.requests) == 3  # its retries first, then the fallback
+    assert len(backup.calls) == 1
+    (skipped,) = response.metadata.fallbacks
+    assert skipped["node"] == "generate"
+    assert skipped["model"] == "openai:loopback"
+    assert skipped["error"]["code"] == "model_unavailable"
+
+
+def test_fallbacks_per_request_replace_the_configured_chain(server):
+    server.faults += [(429, {})] * 3
+    orch, _ = with_backup(server, fallbacks={"openai:loopback": ["test:other"]})
+    response = asyncio.run(
+        orch.aexecute(validate(options={"fallback_models": ["test:backup"], "max_attempts": 1}))
+    )
+    assert response.metadata.models_used == ["test:backup"]
+    assert len(server.requests) == 1
+    with pytest.raises(exceptions.RateLimitError):
+        orch.execute(validate(options={"fallback_models": [], "max_attempts": 1}))
+
+
+def test_an_authentication_error_does_not_fall_through_unless_configured(server):
+    server.faults += [(401, {})]
+    orch, backup = with_backup(server, fallbacks={"openai:loopback": ["test:backup"]})
+    with pytest.raises(exceptions.AuthenticationError):
+        orch.execute(validate())
+    assert backup.calls == []
+    server.faults += [(401, {})]
+    orch, backup = with_backup(
+        server, fallbacks={"openai:loopback": ["test:backup"]}, fallback_on_auth=True
+    )
+    response = orch.execute(validate())
+    assert response.metadata.fallbacks[0]["error"]["code"] == "authentication_error"
+    assert KEY not in str(response.metadata.fallbacks)

@@ -50,6 +50,10 @@ class Config(EnvSettings):
     max_attempts: int = Field(default=3, ge=1, le=10)
     retry_initial_backoff_s: float = Field(default=0.5, ge=0)
     retry_max_backoff_s: float = Field(default=8.0, ge=0)
+    #: Model or alias -> the models to try, in order, when it fails after its retries.
+    fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    #: Also fall through on a provider's authentication or permission error.
+    fallback_on_auth: bool = False
 
     max_output_tokens: int = Field(default=1024, ge=16)
     output_retries: int = Field(default=1, ge=0, le=5)

@@ -50,6 +50,10 @@ class RunContext:
     max_attempts: Annotated[
         int | None, Field(description="Tries of a call that fails transiently (1 = no retry).")
     ] = None
+    fallback_models: Annotated[
+        list[str] | None,
+        Field(description="Models to try in order when the model fails after its retries."),
+    ] = None
     #: The run's absolute deadline (``time.monotonic()``); set by the orchestrator.
     deadline: SkipJsonSchema[float | None] = field(default=None, repr=False, compare=False)
     # The orchestrator's collaborators, hidden from Studio; a run started from Studio
@@ -96,7 +100,21 @@ class RunContext:
             max_attempts=self.max_attempts or config.max_attempts,
             initial_backoff_s=config.retry_initial_backoff_s,
             max_backoff_s=config.retry_max_backoff_s,
+            fallback_on_auth=config.fallback_on_auth,
         )
+
+    def model_chain(self, model_id: str | None = None) -> list[str | None]:
+        """The model to call (``model_id``, else the run's), then its fallbacks: the
+        run's ``fallback_models``, else the config's chain for what was asked (alias or
+        id), else for the id it resolves to."""
+        primary = model_id or self.model_id or self.manager.config.default_model
+        chain = self.fallback_models
+        if chain is None:
+            configured = self.manager.config.fallbacks
+            chain = configured.get(primary)
+            if chain is None:
+                chain = configured.get(self.manager.resolve(primary).model_id, [])
+        return [primary, *(model for model in chain if model != primary)]
 
     @property
     def retries(self) -> int:

@@ -165,6 +165,7 @@ class LLMOrchestrator:
             cross_check_rounds=options.cross_check_rounds,
             strict=options.strict,
             max_attempts=options.max_attempts,
+            fallback_models=options.fallback_models,
             deadline=time.monotonic() + timeout_ms / 1000,
             models=self.model_manager,
             handlers=self.handlers,
@@ -215,6 +216,9 @@ class LLMOrchestrator:
                 token_usage=usage,
                 cost_usd=cost,
                 nodes=nodes,
+                fallbacks=[
+                    {"node": node.node, **skipped} for node in nodes for skipped in node.fallbacks
+                ],
                 degraded=any(node.status == "failed" for node in nodes),
                 agentic=output.get("agentic"),
             ),

@@ -29,6 +29,8 @@ class RetryPolicy:
     max_attempts: int = 3
     initial_backoff_s: float = 0.5
     max_backoff_s: float = 8.0
+    #: Fall through to the next model on an authentication or permission error too.
+    fallback_on_auth: bool = False
 
     def backoff_s(self, retry: int) -> float:
         """Full jitter: uniform in [0, min(max, initial * 2**retry)] (AWS's advice)."""
@@ -37,19 +39,46 @@ class RetryPolicy:
 
 @dataclass
 class Retrying:
-    """The retries of one node's call, against the run's absolute ``deadline``."""
+    """The tries of one node's call, against the run's absolute ``deadline``: retries of
+    each model of the ``chain`` (the requested model, then its fallbacks), and the
+    fall-through from one model to the next."""
 
     policy: RetryPolicy
     deadline: float
+    chain: list[str | None] = field(default_factory=lambda: [None])
     tries: int = 0
     log: list[dict[str, Any]] = field(default_factory=list)
+    #: Each model given up on: its id and typed error.
+    fallbacks: list[dict[str, Any]] = field(default_factory=list)
+    _model_tries: int = 0
+    _index: int = 0
+
+    @property
+    def model_id(self) -> str | None:
+        """The model to try now."""
+        return self.chain[self._index]
 
     def next_try(self) -> None:
         self.tries += 1
+        self._model_tries += 1
+
+    def fall_back(self, error: errors.LLMOrchestratorError, model_id: str) -> bool:
+        """Move on to the next model of the chain, if there is one and ``error`` allows
+        it: a transient or unavailability error always, an authentication or permission
+        error only when configured (it is reported in the metadata either way)."""
+        if self._index + 1 >= len(self.chain) or time.monotonic() >= self.deadline:
+            return False
+        credentials = isinstance(error, errors.AuthenticationError | errors.PermissionDeniedError)
+        if not (is_transient(error) or (credentials and self.policy.fallback_on_auth)):
+            return False
+        self.fallbacks.append({"model": model_id, "error": error.to_dict()})
+        self._index += 1
+        self._model_tries = 0
+        return True
 
     def wait_after(self, error: errors.LLMOrchestratorError) -> float | None:
         """Seconds to wait before trying again, or None to give up (and raise)."""
-        if self.tries >= self.policy.max_attempts or not is_transient(error):
+        if self._model_tries >= self.policy.max_attempts or not is_transient(error):
             return None
         asked = error.context.get("retry_after_s")
         wait = max(float(asked or 0.0), self.policy.backoff_s(self.tries - 1))

@@ -52,6 +52,12 @@ class ExecutionOptions(BaseModel):
     max_attempts: int | None = Field(
         default=None, ge=1, le=10, description="Tries of a call that fails transiently."
     )
+    fallback_models: list[str] | None = Field(
+        default=None,
+        max_length=5,
+        description="Models to try in order when the model fails after its retries "
+        "(replaces the configured chain; [] disables fallbacks).",
+    )
     agent_models: dict[str, str] = Field(
         default_factory=dict,
         description="Agentic mode: a model per agent, e.g. {'contradictions': 'openai'}.",
@@ -148,6 +154,8 @@ class NodeMetrics(BaseModel):
     retries: int = 0
     #: Each retry: the attempt that failed, its error code and the wait before the next.
     retry_log: list[dict[str, Any]] = Field(default_factory=list)
+    #: Models given up on before the one that answered (or failed last), with their errors.
+    fallbacks: list[dict[str, Any]] = Field(default_factory=list)
     status: NodeStatus = "succeeded"
     token_usage: TokenUsage = Field(default_factory=TokenUsage)
     error: dict[str, Any] | None = None
@@ -189,6 +197,10 @@ class ResponseMetadata(BaseModel):
         "unknown (never 0 for an unknown price).",
     )
     nodes: list[NodeMetrics] = Field(default_factory=list)
+    fallbacks: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Every model skipped by a fallback: node, model and typed error.",
+    )
     degraded: bool = Field(
         default=False, description="True when some agents failed and the result lacks their part."
     )
