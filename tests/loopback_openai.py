@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,9 +35,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        with self.server.lock:
-            self.server.requests.append(request)
-            fault = self.server.faults.pop(0) if self.server.faults else None
+        server = self.server
+        with server.lock:
+            server.requests.append(request)
+            fault = server.faults.pop(0) if server.faults else None
+            server.in_flight += 1
+            server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+            overloaded = 0 < server.max_in_flight < server.in_flight
+        try:
+            if overloaded:
+                fault = (429, {})
+            time.sleep(server.delay_s)
+            self._answer(request, fault)
+        finally:
+            with server.lock:
+                server.in_flight -= 1
+
+    def _answer(self, request: dict[str, Any], fault: tuple[int, dict[str, str]] | None) -> None:
         if fault is not None:
             status, headers = fault
             self._send(status, {"error": {"message": f"injected {status}"}}, headers)
@@ -71,6 +86,12 @@ class LoopbackServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.faults: list[tuple[int, dict[str, str]]] = []
+        #: Seconds each answer takes; above ``max_in_flight`` requests at once (0: no
+        #: cap), the server answers 429.
+        self.delay_s = 0.0
+        self.max_in_flight = 0
+        self.in_flight = 0
+        self.peak_in_flight = 0
 
     @property
     def base_url(self) -> str:

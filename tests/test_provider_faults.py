@@ -144,3 +144,46 @@ def test_an_authentication_error_does_not_fall_through_unless_configured(server)
     response = orch.execute(validate())
     assert response.metadata.fallbacks[0]["error"]["code"] == "authentication_error"
     assert KEY not in str(response.metadata.fallbacks)
+
+
+def test_a_concurrency_cap_keeps_calls_in_flight_under_the_servers_limit(server):
+    server.delay_s = 0.05
+    server.max_in_flight = 10  # above that the server answers 429
+    config = Config(
+        max_attempts=1,  # a single 429 would fail a run
+        rate_limits={"openai": {"concurrency": 10}},
+        providers={"openai": {"base_url": server.base_url, "api_key": KEY}},
+    )
+    orch = LLMOrchestrator(model_manager=ModelManager(config))
+
+    async def run_all() -> list[object]:
+        return await asyncio.gather(
+            *(orch.aexecute(validate()) for _ in range(200)), return_exceptions=True
+        )
+
+    outcomes = asyncio.run(run_all())
+    failures = [o for o in outcomes if isinstance(o, BaseException)]
+    assert failures == []
+    assert server.peak_in_flight <= 10
+    assert len(server.requests) == 200
+
+
+def test_a_rate_limit_spaces_requests_and_an_exhausted_quota_is_a_429(server):
+    config = Config(
+        rate_limits={"openai": {"rps": 20}},
+        providers={"openai": {"base_url": server.base_url, "api_key": KEY}},
+    )
+    orch = LLMOrchestrator(model_manager=ModelManager(config))
+
+    async def run(count: int, **fields) -> list[object]:
+        return await asyncio.gather(
+            *(orch.aexecute(validate(**fields)) for _ in range(count)), return_exceptions=True
+        )
+
+    started = time.monotonic()
+    assert not any(isinstance(o, BaseException) for o in asyncio.run(run(30)))
+    assert time.monotonic() - started >= 1.2  # 30 calls at 20/s: about 1.5 s
+    squeezed = asyncio.run(run(40, timeout_ms=300, options={"max_attempts": 1}))
+    limited = [o for o in squeezed if isinstance(o, exceptions.RateLimitError)]
+    assert limited
+    assert limited[0].context["retry_after_s"] == 0.05

@@ -157,7 +157,11 @@ def invoke_structured(
     call = _Conversation(model, messages, schema, settings, retries, deadline, None)
     while call.next_attempt():
         try:
-            output = call.runnable.invoke(call.messages)
+            if model.limits is None:
+                output = call.runnable.invoke(call.messages)
+            else:
+                with model.limits.slot(deadline):
+                    output = call.runnable.invoke(call.messages)
         except Exception as exc:
             if (error := call.failed(exc)) is not None:
                 raise error from exc
@@ -180,7 +184,11 @@ async def ainvoke_structured(
     call = _Conversation(model, messages, schema, settings, retries, deadline, runnable)
     while call.next_attempt():
         try:
-            output = await call.runnable.ainvoke(call.messages)
+            if model.limits is None:
+                output = await call.runnable.ainvoke(call.messages)
+            else:
+                async with model.limits.aslot(deadline):
+                    output = await call.runnable.ainvoke(call.messages)
         except Exception as exc:
             if (error := call.failed(exc)) is not None:
                 raise error from exc

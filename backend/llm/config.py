@@ -17,6 +17,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from ._env import ConfigurationError, EnvSettings
+from .limits import RateLimit
 from .pricing import Price
 from .types import ExecutionMode
 
@@ -60,6 +61,8 @@ class Config(EnvSettings):
     max_input_chars: int = Field(default=20_000, ge=100)
     #: Dotted path of the ``GraphFactory`` the orchestrator runs requests through.
     graph_factory: str = "graphs.compiled_graph"
+    #: Provider name -> requests per second and calls in flight, shared by the process.
+    rate_limits: dict[str, RateLimit] = Field(default_factory=dict)
     #: ``provider:model`` (prefix) -> price, on top of the dated defaults in ``pricing``.
     prices: dict[str, Price] = Field(default_factory=dict)
     #: Provider name -> field overrides of its settings (which win over its variables).

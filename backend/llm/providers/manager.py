@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .. import exceptions as errors
 from .._opaque import Opaque
 from ..config import Config, get_config
+from ..limits import ProviderLimits, limits_for
 from ..pricing import PriceTable
 from ..types import ModelDetails
 from .base import BaseProvider, ModelSettings
@@ -67,6 +68,8 @@ class ResolvedModel:
     provider: BaseProvider
     capabilities: ModelCapabilities
     requested: str
+    #: The provider's client-side limits (None: unlimited).
+    limits: ProviderLimits | None = None
 
     @property
     def model_id(self) -> str:
@@ -134,6 +137,7 @@ class ModelManager(Opaque):
             provider=provider,
             capabilities=get_capabilities(provider_name, model_name),
             requested=requested,
+            limits=limits_for(provider_name, self.config.rate_limits.get(provider_name)),
         )
 
     async def aclose_loop(self, loop: asyncio.AbstractEventLoop) -> None:

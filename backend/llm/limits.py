@@ -1,0 +1,126 @@
+"""Client-side rate limits and concurrency caps per provider, shared by every run in the
+process, sync and async (``LLM_ORCHESTRATOR_RATE_LIMITS``, e.g.
+``{"openai": {"rps": 50, "concurrency": 20}}``).
+
+Requests per second come from LangChain's ``InMemoryRateLimiter`` (a token bucket); the
+cap on calls in flight is a semaphore. Both are polled rather than waited on, so that
+neither blocks an event loop and no wait outlasts the run's deadline: a call that cannot
+get its turn before the deadline raises ``RateLimitError`` with the time to retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+from langchain_core.rate_limiters import InMemoryRateLimiter
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import exceptions as errors
+
+__all__ = ["ProviderLimits", "RateLimit", "limits_for"]
+
+_POLL_S = 0.005
+
+
+class RateLimit(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rps: float | None = Field(default=None, gt=0, description="Requests per second.")
+    concurrency: int | None = Field(default=None, ge=1, description="Calls in flight.")
+
+
+class ProviderLimits:
+    """The limits of one provider; one instance per process and setting."""
+
+    def __init__(self, provider: str, limit: RateLimit) -> None:
+        self.provider = provider
+        self.limit = limit
+        self._bucket = (
+            InMemoryRateLimiter(
+                requests_per_second=limit.rps, check_every_n_seconds=_POLL_S, max_bucket_size=1
+            )
+            if limit.rps
+            else None
+        )
+        self._slots = threading.BoundedSemaphore(limit.concurrency) if limit.concurrency else None
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self._lock = threading.Lock()
+
+    def _exhausted(self, waited_for: str) -> errors.RateLimitError:
+        retry_after = 1 / self.limit.rps if self.limit.rps else 1.0
+        return errors.RateLimitError(
+            f"No {waited_for} for provider '{self.provider}' before the run's deadline.",
+            provider=self.provider,
+            limit=self.limit.model_dump(exclude_none=True),
+            retry_after_s=round(retry_after, 3),
+            suggestion="Retry later, raise the limit in LLM_ORCHESTRATOR_RATE_LIMITS, or "
+            "give the run a longer timeout_ms.",
+        )
+
+    def _try_take(self) -> bool:
+        if self._slots is not None and not self._slots.acquire(blocking=False):
+            return False
+        if self._bucket is not None and not self._bucket.acquire(blocking=False):
+            if self._slots is not None:
+                self._slots.release()
+            return False
+        with self._lock:
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        return True
+
+    def _release(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+        if self._slots is not None:
+            self._slots.release()
+
+    def _hopeless(self, deadline: float | None) -> bool:
+        """Whether the next turn cannot come before the deadline (give up with a 429
+        rather than let the run time out while queueing)."""
+        if deadline is None:
+            return False
+        step = max(2 * _POLL_S, 1 / self.limit.rps if self.limit.rps else 0.0)
+        return time.monotonic() + step >= deadline
+
+    @contextmanager
+    def slot(self, deadline: float | None) -> Iterator[None]:
+        while not self._try_take():
+            if self._hopeless(deadline):
+                raise self._exhausted("slot")
+            time.sleep(_POLL_S)
+        try:
+            yield
+        finally:
+            self._release()
+
+    @asynccontextmanager
+    async def aslot(self, deadline: float | None) -> AsyncIterator[None]:
+        while not self._try_take():
+            if self._hopeless(deadline):
+                raise self._exhausted("slot")
+            await asyncio.sleep(_POLL_S)
+        try:
+            yield
+        finally:
+            self._release()
+
+
+_shared: dict[tuple[str, RateLimit], ProviderLimits] = {}
+_shared_lock = threading.Lock()
+
+
+def limits_for(provider: str, limit: RateLimit | None) -> ProviderLimits | None:
+    """The process-wide limits of ``provider`` under ``limit`` (None: unlimited)."""
+    if limit is None or (limit.rps is None and limit.concurrency is None):
+        return None
+    with _shared_lock:
+        key = (provider, limit)
+        if key not in _shared:
+            _shared[key] = ProviderLimits(provider, limit)
+        return _shared[key]
