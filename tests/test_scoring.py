@@ -98,7 +98,7 @@ def test_a_perfect_answer_scores_one_everywhere():
 
 def test_an_empty_answer_on_a_labelled_set_recalls_nothing():
     score = score_cell(item(), answer())
-    assert score.contradiction_precision == 1.0  # no false claim made
+    assert score.contradiction_precision is None  # nothing claimed: undefined, not 1
     assert score.contradiction_recall == 0.0
     assert score.contradiction_f1 == 0.0
     assert score.missing_area_recall == 0.0
@@ -107,7 +107,9 @@ def test_an_empty_answer_on_a_labelled_set_recalls_nothing():
 
 def test_an_empty_answer_on_a_clean_set_is_perfect_and_not_a_false_positive():
     score = score_cell(item(clean=True), answer(missing=["core_loop", "economy"]))
-    assert score.contradiction_f1 == 1.0
+    assert score.contradiction_f1 == 1.0  # a correct abstention
+    assert score.contradiction_precision is None
+    assert score.contradiction_recall is None  # nothing to recall: left out of means
     assert score.misfit_recall is None
     assert score.false_positive is False
 
@@ -120,6 +122,8 @@ def test_claims_on_a_clean_set_are_false_positives():
     )
     assert paired.false_positive is True
     assert paired.contradiction_precision == 0.0
+    assert paired.contradiction_recall is None
+    assert paired.contradiction_f1 == 0.0
 
 
 def test_pillars_that_do_not_exist_and_self_pairs_only_count_against_precision():
@@ -152,8 +156,9 @@ def test_a_null_part_scores_zero_not_a_free_one():
     score = score_cell(
         item(clean=True), answer(contradictions=False, completeness=False), degraded=True
     )
-    assert score.contradiction_f1 == 0.0
+    assert score.contradiction_f1 == 0.0  # not the 1 of a correct abstention
     assert score.missing_area_f1 == 0.0
+    assert score.missing_area_recall == 0.0
     assert score.degraded
     assert score.schema_valid
 
@@ -164,4 +169,5 @@ def test_a_failed_run_scores_zero_and_is_not_schema_valid():
         assert score.failed
         assert not score.schema_valid
         assert score.contradiction_f1 == score.missing_area_recall == score.misfit_recall == 0.0
+        assert score.contradiction_precision is None
         assert score.false_positive is None

@@ -5,13 +5,15 @@ Conventions (``datasets/README.md`` explains them for readers of the thesis):
 - Contradictions are unordered pairs of pillar names, compared case- and whitespace-
   insensitively; a predicted pair naming a pillar that is not in the set, or a pillar with
   itself, can only be a false positive. Duplicates count once.
-- Precision is 1 when nothing is predicted (no false claim), recall is 1 when nothing is
-  labelled, F1 is their harmonic mean (0 when both are 0): a clean set answered with no
-  contradiction scores 1, one answered with any scores 0.
+- Precision is undefined (``None``, left out of means) when nothing is predicted, recall
+  when nothing is labelled; F1 is 1 when both are empty (a correct abstention), 0 when
+  only one is, their harmonic mean otherwise. So a clean set answered with no
+  contradiction scores F1 1, one answered with any scores 0, and precision and recall
+  average only over the sets where they mean something.
 - Missing areas: the predicted ``completeness.missing_areas[].area`` against the labels.
 - A context misfit is found when its pillar's context score is under ``MISFIT_THRESHOLD``.
-- A part that is null (its agent failed) scores 0 on its metrics; a failed run scores 0
-  on every quality metric and is not schema-valid.
+- A part that is null (its agent failed) predicts nothing and scores F1 0 (recall 0
+  where labels exist); a failed run does so for every part and is not schema-valid.
 - On clean sets, a false positive is any predicted contradiction or any flagged misfit.
 """
 
@@ -46,11 +48,12 @@ class CellScore(BaseModel):
     schema_valid: bool
     failed: bool
     degraded: bool
-    contradiction_precision: float
-    contradiction_recall: float
+    #: None where undefined (precision: nothing predicted; recall: nothing labelled).
+    contradiction_precision: float | None
+    contradiction_recall: float | None
     contradiction_f1: float
-    missing_area_precision: float
-    missing_area_recall: float
+    missing_area_precision: float | None
+    missing_area_recall: float | None
     missing_area_f1: float
     #: None when the set labels no misfit.
     misfit_recall: float | None
@@ -60,12 +63,22 @@ class CellScore(BaseModel):
     overall_score: int | None
 
 
-def _prf(predicted: set[Any], labelled: set[Any]) -> tuple[float, float, float]:
+PRF = tuple[float | None, float | None, float]
+
+
+def _prf(predicted: set[Any], labelled: set[Any]) -> PRF:
     hits = len(predicted & labelled)
-    precision = hits / len(predicted) if predicted else 1.0
-    recall = hits / len(labelled) if labelled else 1.0
+    precision = round(hits / len(predicted), 6) if predicted else None
+    recall = round(hits / len(labelled), 6) if labelled else None
+    if precision is None or recall is None:
+        return precision, recall, 1.0 if precision is None and recall is None else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return round(precision, 6), round(recall, 6), round(f1, 6)
+    return precision, recall, round(f1, 6)
+
+
+def _unanswered(labelled: set[Any]) -> PRF:
+    """A part with no answer (its agent failed, or the run did)."""
+    return None, 0.0 if labelled else None, 0.0
 
 
 def _pair(a: str, b: str) -> frozenset[str]:
@@ -84,32 +97,39 @@ def score_cell(
             evaluation = PillarsEvaluation.model_validate(results)
         except pydantic.ValidationError:
             evaluation = None
+    labelled_pairs = {_pair(*c.pillars) for c in labels.contradictions}
+    labelled_areas = set(labels.missing_areas)
     if evaluation is None:
+        contradiction, areas = _unanswered(labelled_pairs), _unanswered(labelled_areas)
         return CellScore(
             schema_valid=False,
             failed=True,
             degraded=degraded,
-            **dict.fromkeys(QUALITY_METRICS[:-1], 0.0),
+            contradiction_precision=contradiction[0],
+            contradiction_recall=contradiction[1],
+            contradiction_f1=contradiction[2],
+            missing_area_precision=areas[0],
+            missing_area_recall=areas[1],
+            missing_area_f1=areas[2],
             misfit_recall=0.0 if misfits else None,
             false_positive=None,
             overall_score=None,
         )
 
     names = {normalize_name(p.name) for p in item.pillars}
-    contradiction = (0.0, 0.0, 0.0)
+    contradiction = _unanswered(labelled_pairs)
     predicted_pairs: set[frozenset[str]] = set()
     if evaluation.contradictions is not None:
         predicted_pairs = {
             _pair(c.pillar_a, c.pillar_b) for c in evaluation.contradictions.contradictions
         }
-        labelled_pairs = {_pair(*c.pillars) for c in labels.contradictions}
         # A pair with an unknown pillar or a pillar with itself can match no label.
         contradiction = _prf(predicted_pairs, labelled_pairs)
 
-    areas = (0.0, 0.0, 0.0)
+    areas = _unanswered(labelled_areas)
     if evaluation.completeness is not None:
         predicted_areas = {a.area for a in evaluation.completeness.missing_areas}
-        areas = _prf(predicted_areas, set(labels.missing_areas))
+        areas = _prf(predicted_areas, labelled_areas)
 
     flagged: set[str] = set()
     if evaluation.context_alignment is not None:
