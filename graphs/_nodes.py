@@ -138,7 +138,7 @@ def retrying_for(context: RunContext, model_id: str | None = None) -> Retrying:
     """The tries of one node: ``model_id`` (else the run's model), then its fallbacks,
     under the run's retry policy and absolute deadline."""
     return Retrying(
-        context.retry_policy(), context.run_deadline(), chain=context.model_chain(model_id)
+        context.retry_policy, context.run_deadline(), chain=context.model_chain(model_id)
     )
 
 

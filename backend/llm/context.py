@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -94,6 +95,7 @@ class RunContext:
         timeout_ms = self.timeout_ms or self.manager.config.default_timeout_ms
         return time.monotonic() + timeout_ms / 1000
 
+    @functools.cached_property
     def retry_policy(self) -> RetryPolicy:
         config = self.manager.config
         return RetryPolicy(
@@ -109,8 +111,10 @@ class RunContext:
         id), else for the id it resolves to."""
         primary = model_id or self.model_id or self.manager.config.default_model
         chain = self.fallback_models
+        configured = self.manager.config.fallbacks
+        if chain is None and not configured:
+            return [primary]  # the common case: no resolution needed
         if chain is None:
-            configured = self.manager.config.fallbacks
             chain = configured.get(primary)
             if chain is None:
                 chain = configured.get(self.manager.resolve(primary).model_id, [])

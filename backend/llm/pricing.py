@@ -61,12 +61,14 @@ class PriceTable:
     def __init__(self, extra: Mapping[str, Price] | None = None) -> None:
         self._prices = {**DEFAULT_PRICES, **(extra or {})}
         self._prefixes = sorted(self._prices, key=len, reverse=True)
+        self._found: dict[str, Price | None] = {}
 
     def price(self, model_id: str) -> Price | None:
-        return next(
-            (self._prices[prefix] for prefix in self._prefixes if model_id.startswith(prefix)),
-            None,
-        )
+        if model_id not in self._found:  # looked up on every call: remembered
+            self._found[model_id] = next(
+                (self._prices[p] for p in self._prefixes if model_id.startswith(p)), None
+            )
+        return self._found[model_id]
 
     def cost(self, model_id: str | None, usage: TokenUsage) -> float | None:
         price = self.price(model_id) if model_id else None
