@@ -166,10 +166,7 @@ def run_node(
             )
         except errors.LLMOrchestratorError as error:
             failed_calls += 1
-            if (wait := retrying.wait_after(error)) is not None:
-                time.sleep(wait)
-            elif not retrying.fall_back(error, _model_of(error, retrying)):
-                raise
+            time.sleep(_next_step(retrying, error))
             continue
         return result.value, call.metrics(result, started, retrying, failed_calls)
 
@@ -204,13 +201,16 @@ async def arun_node(
             )
         except errors.LLMOrchestratorError as error:
             failed_calls += 1
-            if (wait := retrying.wait_after(error)) is not None:
-                await asyncio.sleep(wait)
-            elif not retrying.fall_back(error, _model_of(error, retrying)):
-                raise
+            await asyncio.sleep(_next_step(retrying, error))
             continue
         return result.value, call.metrics(result, started, retrying, failed_calls)
 
 
-def _model_of(error: errors.LLMOrchestratorError, retrying: Retrying) -> str:
-    return str(error.context.get("model") or retrying.model_id)
+def _next_step(retrying: Retrying, error: errors.LLMOrchestratorError) -> float:
+    """Seconds to wait before the next try (none after falling back to the next model);
+    raises ``error`` when neither a retry nor a fallback is left."""
+    if (wait := retrying.wait_after(error)) is not None:
+        return wait
+    if retrying.fall_back(error, str(error.context.get("model") or retrying.model_id)):
+        return 0.0
+    raise error

@@ -99,50 +99,30 @@ def score_cell(
             evaluation = None
     labelled_pairs = {_pair(*c.pillars) for c in labels.contradictions}
     labelled_areas = set(labels.missing_areas)
-    if evaluation is None:
-        contradiction, areas = _unanswered(labelled_pairs), _unanswered(labelled_areas)
-        return CellScore(
-            schema_valid=False,
-            failed=True,
-            degraded=degraded,
-            contradiction_precision=contradiction[0],
-            contradiction_recall=contradiction[1],
-            contradiction_f1=contradiction[2],
-            missing_area_precision=areas[0],
-            missing_area_recall=areas[1],
-            missing_area_f1=areas[2],
-            misfit_recall=0.0 if misfits else None,
-            false_positive=None,
-            overall_score=None,
-        )
-
     names = {normalize_name(p.name) for p in item.pillars}
-    contradiction = _unanswered(labelled_pairs)
+    # A part without an answer (its agent failed, or the whole run) scores as unanswered.
+    contradiction, areas = _unanswered(labelled_pairs), _unanswered(labelled_areas)
     predicted_pairs: set[frozenset[str]] = set()
-    if evaluation.contradictions is not None:
+    flagged: set[str] = set()
+    if evaluation is not None and evaluation.contradictions is not None:
         predicted_pairs = {
             _pair(c.pillar_a, c.pillar_b) for c in evaluation.contradictions.contradictions
         }
         # A pair with an unknown pillar or a pillar with itself can match no label.
         contradiction = _prf(predicted_pairs, labelled_pairs)
-
-    areas = _unanswered(labelled_areas)
-    if evaluation.completeness is not None:
+    if evaluation is not None and evaluation.completeness is not None:
         predicted_areas = {a.area for a in evaluation.completeness.missing_areas}
         areas = _prf(predicted_areas, labelled_areas)
-
-    flagged: set[str] = set()
-    if evaluation.context_alignment is not None:
+    if evaluation is not None and evaluation.context_alignment is not None:
         flagged = {
             normalize_name(p.pillar_name)
             for p in evaluation.context_alignment.pillars
             if p.score < MISFIT_THRESHOLD
         } & names
-    misfit_recall = round(len(flagged & misfits) / len(misfits), 6) if misfits else None
-
+    answered = evaluation is not None
     return CellScore(
-        schema_valid=True,
-        failed=False,
+        schema_valid=answered,
+        failed=not answered,
         degraded=degraded,
         contradiction_precision=contradiction[0],
         contradiction_recall=contradiction[1],
@@ -150,7 +130,7 @@ def score_cell(
         missing_area_precision=areas[0],
         missing_area_recall=areas[1],
         missing_area_f1=areas[2],
-        misfit_recall=misfit_recall,
-        false_positive=bool(predicted_pairs or flagged) if item.clean else None,
-        overall_score=evaluation.overall_score,
+        misfit_recall=round(len(flagged & misfits) / len(misfits), 6) if misfits else None,
+        false_positive=bool(predicted_pairs or flagged) if item.clean and answered else None,
+        overall_score=evaluation.overall_score if evaluation is not None else None,
     )
