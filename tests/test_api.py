@@ -343,3 +343,22 @@ def test_openapi_schema_and_docs(alice):
     docs = alice.get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
+
+
+@pytest.mark.parametrize("text", ["lone \\ud800 x", "nul \\u0000 x"])
+def test_unstorable_text_is_a_400_and_stores_nothing(alice, text):
+    body = (
+        '{"feature": "pillars", "operation": "validate", '
+        '"data": {"name": "%s", "description": "d"}}'
+    )
+    response = alice.post("/api/llm/execute/", body % text, content_type="application/json")
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "validation_error"
+    assert Run.objects.count() == 0
+    assert alice.get("/api/llm/runs/").status_code == 200
+
+
+def test_unknown_top_level_fields_are_a_400(alice):
+    response = alice.post("/api/llm/execute/", {**EXECUTE, "modle": "openai"}, format="json")
+    assert response.status_code == 400
+    assert "modle" in str(error_of(response)["context"])

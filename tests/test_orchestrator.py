@@ -237,3 +237,21 @@ def test_answer_cut_off_twice_is_insufficient_resources():
     with pytest.raises(exceptions.InsufficientResourcesError):
         orch.execute(validate())
     assert len(model.calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ({"name": "lone \ud800 x", "description": "d"}, "lone surrogate"),
+        ({"name": "nul \x00 x", "description": "d"}, "NUL"),
+        (
+            {"name": "n", "description": "d", "deep": [[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]},
+            "deeper",
+        ),
+    ],
+)
+def test_data_that_cannot_be_stored_is_rejected_before_anything_runs(data, problem):
+    orch, model = orchestrator(VALID)
+    with pytest.raises(exceptions.ValidationError, match=problem):
+        orch.execute({"feature": "pillars", "operation": "validate", "data": data})
+    assert model.calls == []

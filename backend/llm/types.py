@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, Self, get_args
 
 import pydantic
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from .exceptions import ValidationError
 
@@ -118,6 +118,38 @@ class LLMRequest(RunSettings):
     @property
     def operation_id(self) -> str:
         return f"{self.feature}.{self.operation}"
+
+    @field_validator("data")
+    @classmethod
+    def _storable(cls, data: dict[str, Any]) -> dict[str, Any]:
+        _check_storable(data, depth=0)
+        return data
+
+
+#: How deep ``data`` may nest (pillar sets need 3; JSON encoders and databases fail
+#: somewhere past a few hundred).
+MAX_DATA_DEPTH = 16
+
+
+def _check_storable(value: Any, depth: int) -> None:
+    """Reject what cannot be stored or rendered everywhere (PostgreSQL refuses NUL, no
+    JSON renderer takes a lone surrogate) before anything is written."""
+    if depth > MAX_DATA_DEPTH:
+        raise ValueError(f"data nests deeper than {MAX_DATA_DEPTH} levels")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text contains a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("text contains a lone surrogate (not valid Unicode)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_storable(key, depth + 1)
+            _check_storable(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_storable(item, depth + 1)
 
 
 class TokenUsage(BaseModel):
