@@ -87,6 +87,11 @@ class ExperimentCommand:
             asyncio.run(experiment.run(max(1, options["concurrency"]), on_done))
         except ExperimentError as exc:
             raise CommandError(str(exc)) from exc
+        except KeyboardInterrupt:
+            raise CommandError(
+                "Interrupted; the finished runs are in runs.jsonl: rerun the same command "
+                "to run the rest."
+            ) from None
         finally:
             if progress is not None:
                 progress.close()
