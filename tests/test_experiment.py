@@ -200,3 +200,40 @@ def test_a_real_mini_run_on_the_embedded_model(tmp_path):
     for plot in ("quality", "latency", "quality_vs_tokens", "agents"):
         assert (out / "plots" / f"{plot}.png").read_bytes().startswith(b"\x89PNG")
     assert "data:image/png;base64," in (out / "report.html").read_text()
+
+
+def test_a_run_that_timed_out_live_replays_as_the_same_failure(tmp_path):
+    """A call cut off at the run's deadline has no recorded answer: the replay must end
+    the cell the way the live run ended, not report a missing record."""
+    out = tmp_path / "deadline"
+    script = RUN_SLOW_EXPERIMENT.replace('"--limit", "4"', '"--limit", "2"')
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(DATASET), str(out)],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            # Agentic runs take two 0.3 s phases; monolithic runs one.
+            "LLM_ORCHESTRATOR_DEFAULT_TIMEOUT_MS": "450",
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    live = runs(out)
+    assert {run["status"] for run in live.values() if run["mode"] == "agentic"} == {"failed"}
+    assert all(run["error"]["code"] == "timeout" for run in live.values() if run["error"])
+    import tests.slow_test_provider  # the replay resolves the same provider name
+    from backend.llm.providers import unregister_provider
+
+    try:
+        call_command("llm", "experiment", "--out", str(out), "--replay", "--no-progress")
+    finally:
+        unregister_provider("slowtest")
+    assert tests.slow_test_provider.SlowTestProvider.provider_name == "slowtest"
+    replayed = runs(out)
+    for cell, run in live.items():
+        assert replayed[cell]["status"] == run["status"], cell
+        assert replayed[cell]["error"] == run["error"], cell
+        assert replayed[cell]["score"] == run["score"], cell

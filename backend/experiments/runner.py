@@ -208,19 +208,22 @@ class Experiment:
         finally:
             CURRENT_CELL.reset(token)
         wall_ms = round((time.perf_counter() - started) * 1000, 3)
-        if self.records.misses:
-            raise ExperimentError(
-                f"A call of cell {cell.id} is not in the records: {self.records.misses[0]}."
-            )
+        live = self.records.cells.get(cell.id) if self.replay else None
+        if self.replay and live is None:
+            raise ExperimentError(f"The records hold no timings for cell {cell.id}.")
+        missed = [miss for miss in self.records.misses if miss["cell"] == cell.id]
+        if live is not None and live.get("error") is not None:
+            # The live run failed; when that was at its deadline, a call was cut off in
+            # flight and has no answer to replay: the replay ends the way the live run did.
+            response, error = None, live["error"]
+        elif missed:
+            raise ExperimentError(f"A call of cell {cell.id} is not in the records: {missed[0]}.")
         metadata = response.metadata.model_dump(mode="json") if response else None
-        if self.replay:
-            timing = self.records.cells.get(cell.id)
-            if timing is None:
-                raise ExperimentError(f"The records hold no timings for cell {cell.id}.")
-            _apply_timing(metadata, timing)
-            wall_ms = timing["wall_ms"]
+        if live is not None:
+            _apply_timing(metadata, live)
+            wall_ms = live["wall_ms"]
         else:
-            self.records.record_cell(cell.id, _timing(metadata, wall_ms))
+            self.records.record_cell(cell.id, {**_timing(metadata, wall_ms), "error": error})
         degraded = bool(metadata and metadata["degraded"])
         results = response.results if response else None
         return {
