@@ -22,7 +22,7 @@ from backend.llm._structured import (
     structured_runnable,
 )
 from backend.llm.context import RunContext
-from backend.llm.pricing import Price
+from backend.llm.pricing import PriceTable
 from backend.llm.providers import ModelSettings, ResolvedModel
 from backend.llm.retry import Retrying
 from backend.llm.types import NodeMetrics
@@ -82,7 +82,7 @@ class NodeCall:
     schema: type[BaseModel]
     settings: ModelSettings
     retries: int
-    price: Price | None
+    prices: PriceTable
 
     @classmethod
     def build(
@@ -102,22 +102,23 @@ class NodeCall:
             schema=schema,
             settings=settings,
             retries=context.retries,
-            price=context.manager.prices.price(model.model_id),
+            prices=context.manager.prices,
         )
 
     def metrics(
-        self, result: StructuredResult[Any], started: float, retrying: Retrying, failed_calls: int
+        self, result: StructuredResult[Any], started: float, retrying: Retrying
     ) -> dict[str, Any]:
         return node_metrics(
             self.node,
             started,
             model_id=self.model.model_id,
-            attempts=failed_calls + result.attempts,
+            # Every try before this one failed with one call; this one made its own.
+            attempts=retrying.tries - 1 + result.attempts,
             retries=retrying.tries - 1,
             retry_log=retrying.log,
             fallbacks=retrying.fallbacks,
             token_usage=result.usage,
-            cost_usd=None if self.price is None else round(self.price.cost(result.usage), 8),
+            cost_usd=self.prices.cost(self.model.model_id, result.usage),
         )
 
 
@@ -150,7 +151,6 @@ def run_node(
     value and the node's metrics (a dict, so that checkpoints stay JSON). The final error
     is raised; ``retrying`` keeps the log of the tries and fallbacks."""
     started = time.perf_counter()
-    failed_calls = 0
     while True:
         retrying.next_try()
         try:
@@ -165,10 +165,9 @@ def run_node(
                 deadline=retrying.deadline,
             )
         except errors.LLMOrchestratorError as error:
-            failed_calls += 1
             time.sleep(_next_step(retrying, error))
             continue
-        return result.value, call.metrics(result, started, retrying, failed_calls)
+        return result.value, call.metrics(result, started, retrying)
 
 
 async def arun_node(
@@ -179,7 +178,6 @@ async def arun_node(
     worker thread: LangGraph's dev server rejects blocking calls on its loop."""
     started = time.perf_counter()
     loop = asyncio.get_running_loop()
-    failed_calls = 0
 
     def prepare() -> tuple[NodeCall, Runnable[Any, Any]]:
         call = build(retrying.model_id)
@@ -200,10 +198,9 @@ async def arun_node(
                 runnable=runnable,
             )
         except errors.LLMOrchestratorError as error:
-            failed_calls += 1
             await asyncio.sleep(_next_step(retrying, error))
             continue
-        return result.value, call.metrics(result, started, retrying, failed_calls)
+        return result.value, call.metrics(result, started, retrying)
 
 
 def _next_step(retrying: Retrying, error: errors.LLMOrchestratorError) -> float:

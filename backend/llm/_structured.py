@@ -16,6 +16,7 @@ import pydantic
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from . import exceptions as errors
+from .limits import aslot, slot
 from .types import TokenUsage, pydantic_errors
 
 if TYPE_CHECKING:
@@ -157,11 +158,8 @@ def invoke_structured(
     call = _Conversation(model, messages, schema, settings, retries, deadline, None)
     while call.next_attempt():
         try:
-            if model.limits is None:
+            with slot(model.limits, deadline):
                 output = call.runnable.invoke(call.messages)
-            else:
-                with model.limits.slot(deadline):
-                    output = call.runnable.invoke(call.messages)
         except Exception as exc:
             if (error := call.failed(exc)) is not None:
                 raise error from exc
@@ -184,11 +182,8 @@ async def ainvoke_structured(
     call = _Conversation(model, messages, schema, settings, retries, deadline, runnable)
     while call.next_attempt():
         try:
-            if model.limits is None:
+            async with aslot(model.limits, deadline):
                 output = await call.runnable.ainvoke(call.messages)
-            else:
-                async with model.limits.aslot(deadline):
-                    output = await call.runnable.ainvoke(call.messages)
         except Exception as exc:
             if (error := call.failed(exc)) is not None:
                 raise error from exc

@@ -13,7 +13,6 @@ from pydantic.json_schema import SkipJsonSchema
 
 from .config import get_config
 from .handler_registry import HandlerRegistry, registry
-from .plan_registry import PlanRegistry, plan_registry
 from .providers import ModelCapabilities, ModelManager, ModelSettings
 from .retry import RetryPolicy
 
@@ -63,7 +62,6 @@ class RunContext:
     handlers: SkipJsonSchema[HandlerRegistry | None] = field(
         default=None, repr=False, compare=False
     )
-    plans: SkipJsonSchema[PlanRegistry | None] = field(default=None, repr=False, compare=False)
 
     @property
     def manager(self) -> ModelManager:
@@ -72,10 +70,6 @@ class RunContext:
     @property
     def operations(self) -> HandlerRegistry:
         return self.handlers or registry
-
-    @property
-    def agent_plans(self) -> PlanRegistry:
-        return self.plans or plan_registry
 
     def model_settings(self, capabilities: ModelCapabilities | None = None) -> ModelSettings:
         config = self.manager.config

@@ -14,14 +14,20 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+    nullcontext,
+)
 
 from langchain_core.rate_limiters import InMemoryRateLimiter
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import exceptions as errors
 
-__all__ = ["ProviderLimits", "RateLimit", "limits_for"]
+__all__ = ["ProviderLimits", "RateLimit", "aslot", "limits_for", "slot"]
 
 _POLL_S = 0.005
 
@@ -47,9 +53,6 @@ class ProviderLimits:
             else None
         )
         self._slots = threading.BoundedSemaphore(limit.concurrency) if limit.concurrency else None
-        self.in_flight = 0
-        self.peak_in_flight = 0
-        self._lock = threading.Lock()
 
     def _exhausted(self, waited_for: str) -> errors.RateLimitError:
         retry_after = 1 / self.limit.rps if self.limit.rps else 1.0
@@ -69,14 +72,9 @@ class ProviderLimits:
             if self._slots is not None:
                 self._slots.release()
             return False
-        with self._lock:
-            self.in_flight += 1
-            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         return True
 
     def _release(self) -> None:
-        with self._lock:
-            self.in_flight -= 1
         if self._slots is not None:
             self._slots.release()
 
@@ -109,6 +107,17 @@ class ProviderLimits:
             yield
         finally:
             self._release()
+
+
+def slot(limits: ProviderLimits | None, deadline: float | None) -> AbstractContextManager[None]:
+    """The turn of one call under ``limits`` (none to wait for without limits)."""
+    return nullcontext() if limits is None else limits.slot(deadline)
+
+
+def aslot(
+    limits: ProviderLimits | None, deadline: float | None
+) -> AbstractAsyncContextManager[None]:
+    return nullcontext() if limits is None else limits.aslot(deadline)
 
 
 _shared: dict[tuple[str, RateLimit], ProviderLimits] = {}

@@ -152,8 +152,8 @@ class LLMOrchestrator:
         handler.validate_input(request.data)
         self.model_manager.resolve(request.model_id)
         options = request.options
-        plan = self.plans.get(request.operation_id) if mode == "agentic" else None
-        self._check_agent_models(request, options.agent_models)
+        plan = self.plans.get(request.operation_id)
+        self._check_agent_models(request.operation_id, plan, options.agent_models)
         timeout_ms = request.timeout_ms or self.config.default_timeout_ms
         context = RunContext(
             model_id=request.model_id,
@@ -169,17 +169,18 @@ class LLMOrchestrator:
             deadline=time.monotonic() + timeout_ms / 1000,
             models=self.model_manager,
             handlers=self.handlers,
-            plans=self.plans,
         )
-        return _Run(run_id, request, mode, plan, context, started)  # type: ignore[arg-type]
+        run_plan = plan if mode == "agentic" else None
+        return _Run(run_id, request, mode, run_plan, context, started)  # type: ignore[arg-type]
 
-    def _check_agent_models(self, request: LLMRequest, chosen: Mapping[str, str]) -> None:
-        plan = self.plans.get(request.operation_id)
+    def _check_agent_models(
+        self, operation_id: str, plan: AgentPlan, chosen: Mapping[str, str]
+    ) -> None:
         known = plan.agent_names + (["cross_check"] if plan.cross_check else [])
         for agent, model_id in chosen.items():
             if agent not in known:
                 raise errors.InvalidRequestError(
-                    f"{request.operation_id} has no agent {agent!r}.",
+                    f"{operation_id} has no agent {agent!r}.",
                     agent=agent,
                     known_agents=known,
                     suggestion="Name agents in options.agent_models as in context['known_agents'].",

@@ -49,9 +49,6 @@ class PlanRegistry(Opaque):
         """The registered plan, or the single-agent plan of an operation without one."""
         return self._plans.get(operation_id) or single_agent_plan(operation_id)
 
-    def plans(self) -> list[AgentPlan]:
-        return [self._plans[op] for op in sorted(self._plans)]
-
     def max_agents(self) -> int:
         """The most agents any plan runs at once (sizes the embedded server's slots)."""
         return max((len(plan.agents) for plan in self._plans.values()), default=1)

@@ -83,7 +83,7 @@ class CallRecords:
         self.calls: dict[str, dict[str, Any]] = {}
         self.cells: dict[str, dict[str, Any]] = {}
         self.misses: list[dict[str, Any]] = []
-        if path.exists():
+        if mode == "replay" and path.exists():  # a recording only appends
             self._load()
 
     def _load(self) -> None:

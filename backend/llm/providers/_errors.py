@@ -20,6 +20,7 @@ import httpx
 from langchain_core import exceptions as lc
 
 from .. import exceptions as errors
+from ..retry import retry_after_s
 
 __all__ = [
     "FALLBACK_ERROR_MAP",
@@ -126,8 +127,6 @@ def translate(
         or _lookup(exc, FALLBACK_ERROR_MAP)
         or errors.ProviderError
     )
-    from ..retry import retry_after_s
-
     detail = redact(str(exc) or type(exc).__name__, secrets)[:500]
     suggestion = (hints or {}).get(error_class)
     return error_class(
