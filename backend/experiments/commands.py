@@ -66,13 +66,9 @@ class ExperimentCommand:
         except (ExperimentError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
         cells = experiment.cells()
-        todo = (
-            len(cells)
-            if experiment.replay
-            else len(cells) - len(experiment.done() & {c.id for c in cells})
-        )
+        todo = experiment.pending()
         progress = _progress(
-            todo, options["no_progress"], "replay" if experiment.replay else "runs"
+            len(todo), options["no_progress"], "replay" if experiment.replay else "runs"
         )
         counts = {"failed": 0, "degraded": 0}
 
@@ -84,7 +80,7 @@ class ExperimentCommand:
                 progress.update(1)
 
         try:
-            asyncio.run(experiment.run(max(1, options["concurrency"]), on_done))
+            asyncio.run(experiment.run(todo, max(1, options["concurrency"]), on_done))
         except ExperimentError as exc:
             raise CommandError(str(exc)) from exc
         except KeyboardInterrupt:
@@ -96,7 +92,9 @@ class ExperimentCommand:
             if progress is not None:
                 progress.close()
         command.stdout.write(
-            json.dumps({"out": str(options["out"]), "cells": len(cells), "ran": todo, **counts})
+            json.dumps(
+                {"out": str(options["out"]), "cells": len(cells), "ran": len(todo), **counts}
+            )
         )
 
 

@@ -163,19 +163,24 @@ class Experiment:
             path.write_text(text, encoding="utf-8")
         return {json.loads(line)["cell"] for line in text.splitlines() if line.strip()}
 
-    async def run(
-        self, concurrency: int, on_done: Callable[[dict[str, Any]], None] | None = None
-    ) -> list[dict[str, Any]]:
-        """Run the cells not done yet (all of them in a replay, which rewrites runs.jsonl)."""
-        runs = self.out / RUNS
+    def pending(self) -> list[Cell]:
+        """The cells to run: every one in a replay, else those not in runs.jsonl yet."""
         if self.replay:
-            todo = self.cells()
-            target = self.out / (RUNS + ".replay")
+            return self.cells()
+        done = self.done()
+        return [cell for cell in self.cells() if cell.id not in done]
+
+    async def run(
+        self,
+        todo: list[Cell],
+        concurrency: int,
+        on_done: Callable[[dict[str, Any]], None] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Run ``todo`` (``pending()``); a replay rewrites runs.jsonl as a whole."""
+        runs = self.out / RUNS
+        target = self.out / (RUNS + ".replay") if self.replay else runs
+        if self.replay:
             target.unlink(missing_ok=True)
-        else:
-            done = self.done()
-            todo = [cell for cell in self.cells() if cell.id not in done]
-            target = runs
         gate = asyncio.Semaphore(concurrency)
         lines: list[dict[str, Any]] = []
 

@@ -56,19 +56,13 @@ def metric_values(runs: Iterable[Run], metric: str) -> list[float]:
             value = run["score"]["false_positive"]
         elif metric == "latency_ms":
             value = run["wall_ms"]
-        elif metric == "total_tokens":
-            value = (run["metadata"] or {}).get("token_usage", {}).get("total_tokens")
+        elif metric in ("input_tokens", "output_tokens", "total_tokens"):
+            value = (run["metadata"] or {}).get("token_usage", {}).get(metric)
         else:
             value = run["score"][metric]
         if value is not None:
             values.append(float(value))
     return values
-
-
-def _tokens(runs: Sequence[Run], kind: str) -> list[float]:
-    return [
-        float(run["metadata"]["token_usage"][kind]) for run in runs if run["metadata"] is not None
-    ]
 
 
 def group_table(runs: Sequence[Run]) -> Table:
@@ -92,8 +86,8 @@ def group_table(runs: Sequence[Run]) -> Table:
                 _f(sum(r["status"] == "degraded" for r in group) / len(group)),
                 _f(percentile(latency, 50), 0),
                 _f(percentile(latency, 95), 0),
-                _ci(_tokens(group, "input_tokens"), 0),
-                _ci(_tokens(group, "output_tokens"), 0),
+                _ci(metric_values(group, "input_tokens"), 0),
+                _ci(metric_values(group, "output_tokens"), 0),
                 _cost(group),
             ]
         )
