@@ -3,8 +3,6 @@ defaults; providers declare their own settings; bad settings fail `manage.py che
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from backend.llm.providers.gemini_provider import GeminiProvider, GeminiSettings
 from backend.llm.providers.local_provider import LocalSettings
 from backend.llm.providers.ollama_provider import OllamaProvider
 from backend.llm.providers.openai_provider import OpenAIProvider
+from tests.subprocesses import run_python
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -210,17 +209,6 @@ def test_a_new_provider_is_one_module_configured_from_its_own_variable(tmp_path)
         "assert manager.resolve('together:llama-3').model_id == 'together:llama-3'\n"
         "print('ok')\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={
-            **__import__("os").environ,
-            "PYTHONPATH": f"{tmp_path}:{ROOT}",
-            "TOGETHER_API_KEY": "tg-test",
-        },
-    )
+    result = run_python(["-c", code], extra_path=tmp_path, TOGETHER_API_KEY="tg-test")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"

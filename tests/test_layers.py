@@ -5,11 +5,11 @@ late ones included (a late import hides a circle, it does not remove it)."""
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.subprocesses import run_python
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,9 +76,7 @@ def test_importing_the_packages_has_no_side_effects():
         "LLMOrchestrator()\n"
         "assert not apps.ready, 'LLMOrchestrator() set Django up'\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+    result = run_python(["-c", code])
     assert result.returncode == 0, result.stderr
 
 
@@ -95,23 +93,10 @@ def test_a_feature_handlers_module_may_build_an_orchestrator_while_django_loads(
     (tmp_path / "echo_settings.py").write_text(
         "from backend.settings import *\nINSTALLED_APPS = [*INSTALLED_APPS, 'echoes']\n"
     )
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "llm", "operations"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={
-            **_env(),
-            "PYTHONPATH": f"{tmp_path}:{ROOT}",
-            "DJANGO_SETTINGS_MODULE": "echo_settings",
-        },
+    result = run_python(
+        [str(ROOT / "manage.py"), "llm", "operations"],
+        extra_path=tmp_path,
+        DJANGO_SETTINGS_MODULE="echo_settings",
     )
     assert result.returncode == 0, result.stderr
     assert "pillars.validate" in result.stdout
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return dict(os.environ)
