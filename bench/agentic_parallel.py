@@ -82,14 +82,14 @@ class RawState(TypedDict, total=False):
 def raw_fan_out_graph() -> Any:
     models = {
         name: FunctionModel(function=lambda call, n=name: ANSWERS[n]).with_structured_output(
-            schema.model_json_schema(), method="json_schema", include_raw=True
+            schema.model_json_schema(), method="json_schema"
         )
         for name, schema in SCHEMAS.items()
     }
 
     def agent(state: RawState) -> dict[str, Any]:
         output = models[state["agent"]].invoke([HumanMessage(state["agent"])])
-        return {"findings": [SCHEMAS[state["agent"]].model_validate(output["parsed"]).model_dump()]}
+        return {"findings": [SCHEMAS[state["agent"]].model_validate(output).model_dump()]}
 
     def merge(state: RawState) -> dict[str, Any]:
         return {"results": {"parts": state["findings"]}}

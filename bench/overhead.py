@@ -37,7 +37,7 @@ class RawState(TypedDict, total=False):
 
 def raw_graph() -> Any:
     model = FunctionModel(function=lambda call: ANSWER).with_structured_output(
-        PillarValidation.model_json_schema(), method="json_schema", include_raw=True
+        PillarValidation.model_json_schema(), method="json_schema"
     )
 
     def generate(state: RawState) -> dict[str, Any]:
@@ -45,7 +45,7 @@ def raw_graph() -> Any:
         output = model.invoke(
             [SystemMessage("Review."), HumanMessage(f"{data['name']}: {data['description']}")]
         )
-        return {"results": PillarValidation.model_validate(output["parsed"]).model_dump()}
+        return {"results": PillarValidation.model_validate(output).model_dump()}
 
     builder = StateGraph(RawState)
     builder.add_node("generate", generate)

@@ -19,11 +19,11 @@ from backend.llm._structured import (
     StructuredResult,
     ainvoke_structured,
     invoke_structured,
-    structured_runnable,
+    structured_model,
 )
 from backend.llm.context import RunContext
 from backend.llm.pricing import PriceTable
-from backend.llm.providers import ModelSettings, ResolvedModel
+from backend.llm.providers import ModelSettings, ResolvedModel, StructuredModel
 from backend.llm.retry import Retrying
 from backend.llm.types import NodeMetrics
 from graphs._state import OrchestratorInput, OrchestratorOutput
@@ -179,15 +179,15 @@ async def arun_node(
     started = time.perf_counter()
     loop = asyncio.get_running_loop()
 
-    def prepare() -> tuple[NodeCall, Runnable[Any, Any]]:
+    def prepare() -> tuple[NodeCall, StructuredModel]:
         call = build(retrying.model_id)
         call.model.provider.prepare()
-        return call, structured_runnable(call.model, call.schema, call.settings, loop)
+        return call, structured_model(call.model, call.schema, call.settings, loop)
 
     while True:
         retrying.next_try()
         try:
-            call, runnable = await asyncio.to_thread(prepare)
+            call, structured = await asyncio.to_thread(prepare)
             result = await ainvoke_structured(
                 call.model,
                 call.messages,
@@ -195,7 +195,7 @@ async def arun_node(
                 call.settings,
                 retries=call.retries,
                 deadline=retrying.deadline,
-                runnable=runnable,
+                structured=structured,
             )
         except errors.LLMOrchestratorError as error:
             await asyncio.sleep(_next_step(retrying, error))

@@ -17,14 +17,13 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from . import exceptions as errors
 from .limits import aslot, slot
+from .providers.structured import InvalidAnswerError, StructuredModel
 from .types import TokenUsage, pydantic_errors
 
 if TYPE_CHECKING:
-    from langchain_core.runnables import Runnable
-
     from .providers import ModelSettings, ResolvedModel
 
-__all__ = ["StructuredResult", "ainvoke_structured", "invoke_structured", "structured_runnable"]
+__all__ = ["StructuredResult", "ainvoke_structured", "invoke_structured", "structured_model"]
 
 T = TypeVar("T", bound=pydantic.BaseModel)
 
@@ -47,7 +46,7 @@ class _Conversation(Generic[T]):
         settings: ModelSettings,
         retries: int,
         deadline: float | None,
-        runnable: Runnable[Any, Any] | None,
+        structured: StructuredModel | None,
     ) -> None:
         self.model = model
         self.messages = list(messages)
@@ -57,7 +56,7 @@ class _Conversation(Generic[T]):
         self.usage = TokenUsage()
         self.attempts = 0
         self.last_errors: list[dict[str, Any]] = []
-        self.runnable = runnable or structured_runnable(model, schema, settings)
+        self.structured = structured or structured_model(model, schema, settings)
 
     def next_attempt(self) -> bool:
         if self.attempts >= self.max_attempts:
@@ -89,19 +88,19 @@ class _Conversation(Generic[T]):
         )
         return None
 
-    def accept(self, output: dict[str, Any]) -> T | None:
+    def remaining_s(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def accept(self, raw: Any) -> T | None:
         """The validated value, or None after queueing feedback for another attempt."""
-        raw = output.get("raw")
         if isinstance(raw, AIMessage):
             self.usage = self.usage + TokenUsage.from_usage_metadata(raw.usage_metadata)
-        parsed = output.get("parsed")
-        if output.get("parsing_error") is None and parsed is not None:
-            try:
-                return self.schema.model_validate(parsed)
-            except pydantic.ValidationError as exc:
-                self.last_errors = pydantic_errors(exc)
-        else:
-            self.last_errors = [{"field": "(root)", "error": "the answer was not valid JSON"}]
+        try:
+            return self.schema.model_validate(self.structured.parse(raw))
+        except pydantic.ValidationError as exc:
+            self.last_errors = pydantic_errors(exc)
+        except InvalidAnswerError as exc:
+            self.last_errors = [{"field": "(root)", "error": str(exc)}]
         problems = "; ".join(f"{e['field']}: {e['error']}" for e in self.last_errors)
         if isinstance(raw, AIMessage):
             self.messages.append(AIMessage(content=raw.text or ""))
@@ -128,13 +127,13 @@ class _Conversation(Generic[T]):
         )
 
 
-def structured_runnable(
+def structured_model(
     model: ResolvedModel,
     schema: type[pydantic.BaseModel],
     settings: ModelSettings,
     loop: asyncio.AbstractEventLoop | None = None,
-) -> Runnable[Any, Any]:
-    """The model wrapped for ``schema``. Building it may block (client set-up reads
+) -> StructuredModel:
+    """The model bound to ``schema``. Building it may block (client set-up reads
     certificates): async callers build it in a thread and pass their ``loop``."""
     return model.provider.structured_model(
         model.details.model,
@@ -158,8 +157,11 @@ def invoke_structured(
     call = _Conversation(model, messages, schema, settings, retries, deadline, None)
     while call.next_attempt():
         try:
-            with slot(model.limits, deadline):
-                output = call.runnable.invoke(call.messages)
+            with (
+                slot(model.limits, deadline),
+                model.provider.bounded_call(call.remaining_s()) as options,
+            ):
+                output = call.structured.runnable.invoke(call.messages, **options)
         except Exception as exc:
             if (error := call.failed(exc)) is not None:
                 raise error from exc
@@ -177,13 +179,13 @@ async def ainvoke_structured(
     *,
     retries: int = 1,
     deadline: float | None = None,
-    runnable: Runnable[Any, Any] | None = None,
+    structured: StructuredModel | None = None,
 ) -> StructuredResult[T]:
-    call = _Conversation(model, messages, schema, settings, retries, deadline, runnable)
+    call = _Conversation(model, messages, schema, settings, retries, deadline, structured)
     while call.next_attempt():
         try:
             async with aslot(model.limits, deadline):
-                output = await call.runnable.ainvoke(call.messages)
+                output = await call.structured.runnable.ainvoke(call.messages)
         except Exception as exc:
             if (error := call.failed(exc)) is not None:
                 raise error from exc

@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import RunnableLambda
 from pydantic import BaseModel
 
 from . import exceptions as errors
 from ._schema import model_schema
 from .providers.base import BaseProvider, ModelSettings
+from .providers.structured import InvalidAnswerError, StructuredModel
 
 if TYPE_CHECKING:
     import asyncio
@@ -137,8 +138,8 @@ class CallRecords:
         return wrapper.around(provider, self)
 
     def _recorded(
-        self, identity: dict[str, Any], runnable: Runnable[Any, Any], inner: BaseProvider
-    ) -> Runnable[Any, Any]:
+        self, identity: dict[str, Any], structured: StructuredModel, inner: BaseProvider
+    ) -> StructuredModel:
         def finish(key: str, described: dict[str, Any], started: float, **outcome: Any) -> None:
             latency = round((time.perf_counter() - started) * 1000, 3)
             self._append(
@@ -149,32 +150,33 @@ class CallRecords:
             typed = inner.translate_error(exc, model=f"{identity['provider']}:{identity['model']}")
             return {"error": typed.to_dict(), "truncation": inner.is_truncation(exc)}
 
-        def call(messages: list[BaseMessage]) -> Any:
+        def call(messages: list[BaseMessage], **options: Any) -> Any:
             key, described = self.key(identity, messages)
             started = time.perf_counter()
             try:
-                output = runnable.invoke(messages)
+                output = structured.runnable.invoke(messages, **options)
             except Exception as exc:
                 finish(key, described, started, **failure(exc))
                 raise
-            finish(key, described, started, output=_output_dump(output))
+            finish(key, described, started, output=_output_dump(output, structured))
             return output
 
-        async def acall(messages: list[BaseMessage]) -> Any:
+        async def acall(messages: list[BaseMessage], **options: Any) -> Any:
             key, described = self.key(identity, messages)
             started = time.perf_counter()
             try:
-                output = await runnable.ainvoke(messages)
+                output = await structured.runnable.ainvoke(messages, **options)
             except Exception as exc:
                 finish(key, described, started, **failure(exc))
                 raise
-            finish(key, described, started, output=_output_dump(output))
+            finish(key, described, started, output=_output_dump(output, structured))
             return output
 
-        return RunnableLambda(call, afunc=acall, name="recorded_model")
+        runnable = RunnableLambda(call, afunc=acall, name="recorded_model")
+        return StructuredModel(runnable, structured.method)
 
-    def _replayed(self, identity: dict[str, Any]) -> Runnable[Any, Any]:
-        def call(messages: list[BaseMessage]) -> Any:
+    def _replayed(self, identity: dict[str, Any]) -> StructuredModel:
+        def call(messages: list[BaseMessage], **options: Any) -> Any:
             key, described = self.key(identity, messages)
             entry = self.calls.get(key)
             if entry is None:
@@ -192,42 +194,37 @@ class CallRecords:
                 raise _ReplayedError(entry["error"], bool(entry.get("truncation")))
             return _output_load(entry["output"])
 
-        async def acall(messages: list[BaseMessage]) -> Any:
+        async def acall(messages: list[BaseMessage], **options: Any) -> Any:
             return call(messages)
 
-        return RunnableLambda(call, afunc=acall, name="replayed_model")
+        runnable = RunnableLambda(call, afunc=acall, name="replayed_model")
+        return StructuredModel(runnable, str(identity["method"]))
 
 
-def _output_dump(output: Any) -> dict[str, Any]:
-    raw = output.get("raw")
-    error = output.get("parsing_error")
+def _output_dump(message: AIMessage, structured: StructuredModel) -> dict[str, Any]:
+    """The raw answer, which replay parses again, and what it parsed to (for readers)."""
+    try:
+        parsed, error = structured.parse(message), None
+    except InvalidAnswerError as exc:
+        parsed, error = None, str(exc)
     return {
         "raw": {
-            "content": raw.content,
-            "usage_metadata": raw.usage_metadata,
-            "tool_calls": raw.tool_calls,
-        }
-        if isinstance(raw, AIMessage)
-        else None,
-        "parsed": output.get("parsed"),
-        "parsing_error": None if error is None else str(error),
+            "content": message.content,
+            "usage_metadata": message.usage_metadata,
+            "tool_calls": message.tool_calls,
+        },
+        "parsed": parsed,
+        "parsing_error": error,
     }
 
 
-def _output_load(dumped: dict[str, Any]) -> dict[str, Any]:
-    raw = dumped.get("raw")
-    error = dumped.get("parsing_error")
-    return {
-        "raw": AIMessage(
-            content=raw["content"],
-            usage_metadata=raw.get("usage_metadata"),
-            tool_calls=raw.get("tool_calls") or [],
-        )
-        if raw
-        else None,
-        "parsed": dumped.get("parsed"),
-        "parsing_error": None if error is None else ValueError(error),
-    }
+def _output_load(dumped: dict[str, Any]) -> AIMessage:
+    raw = dumped.get("raw") or {"content": ""}
+    return AIMessage(
+        content=raw["content"],
+        usage_metadata=raw.get("usage_metadata"),
+        tool_calls=raw.get("tool_calls") or [],
+    )
 
 
 class _Wrapper(BaseProvider):
@@ -300,7 +297,7 @@ class _Wrapper(BaseProvider):
         method: str,
         bounded: bool,
         loop: asyncio.AbstractEventLoop | None = None,
-    ) -> Runnable[Any, Any]:
+    ) -> StructuredModel:
         identity = self.identity(model_name, settings, schema, method, bounded)
         return self._serve(
             identity,
@@ -311,8 +308,8 @@ class _Wrapper(BaseProvider):
 
     @abstractmethod
     def _serve(
-        self, identity: dict[str, Any], build: Callable[[], Runnable[Any, Any]]
-    ) -> Runnable[Any, Any]:
+        self, identity: dict[str, Any], build: Callable[[], StructuredModel]
+    ) -> StructuredModel:
         """The runnable answering calls of ``identity`` (``build`` makes the real one)."""
 
 
@@ -321,8 +318,8 @@ class _RecordingProvider(_Wrapper):
         self.inner.prepare()
 
     def _serve(
-        self, identity: dict[str, Any], build: Callable[[], Runnable[Any, Any]]
-    ) -> Runnable[Any, Any]:
+        self, identity: dict[str, Any], build: Callable[[], StructuredModel]
+    ) -> StructuredModel:
         return self.records._recorded(identity, build(), self.inner)
 
 
@@ -349,6 +346,6 @@ class _ReplayProvider(_Wrapper):
         return self.inner.translate_error(exc, **context)
 
     def _serve(
-        self, identity: dict[str, Any], build: Callable[[], Runnable[Any, Any]]
-    ) -> Runnable[Any, Any]:
+        self, identity: dict[str, Any], build: Callable[[], StructuredModel]
+    ) -> StructuredModel:
         return self.records._replayed(identity)  # never builds the real model

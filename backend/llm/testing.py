@@ -26,13 +26,15 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.output_parsers import JsonOutputParser
 from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.runnables import Runnable, RunnablePassthrough
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._schema import model_schema
@@ -149,14 +151,17 @@ class FunctionModel(BaseChatModel):
     ) -> Runnable[Any, Any]:
         if isinstance(schema, type):
             schema = model_schema(schema, bounded=False)
-
-        def parse(message: AIMessage) -> dict[str, Any]:
-            try:
-                return {"raw": message, "parsed": json.loads(message.text), "parsing_error": None}
-            except json.JSONDecodeError as exc:
-                return {"raw": message, "parsed": None, "parsing_error": exc}
-
-        return self.bind(response_schema=schema) | RunnableLambda(parse)
+        # Shaped like every vendor integration's: the bound model, then a parser (with
+        # the raw message alongside, and parse errors caught, for ``include_raw``).
+        bound = self.bind(response_schema=schema)
+        if not include_raw:
+            return bound | JsonOutputParser()
+        parse = RunnablePassthrough.assign(
+            parsed=itemgetter("raw") | JsonOutputParser(), parsing_error=lambda _: None
+        ).with_fallbacks(
+            [RunnablePassthrough.assign(parsed=lambda _: None)], exception_key="parsing_error"
+        )
+        return {"raw": bound} | parse
 
 
 def _sample(schema: Mapping[str, Any]) -> Any:

@@ -14,11 +14,13 @@ from .manager import ModelManager, ResolvedModel, parse_model_id
 from .ollama_provider import OllamaProvider
 from .openai_provider import OpenAIProvider
 from .registry import AlreadyRegistered, provider_classes, register_provider, unregister_provider
+from .structured import InvalidAnswerError, StructuredModel, parse_answer
 
 __all__ = [
     "AlreadyRegistered",
     "BaseProvider",
     "GeminiProvider",
+    "InvalidAnswerError",
     "LocalProvider",
     "ModelCapabilities",
     "ModelManager",
@@ -27,7 +29,9 @@ __all__ = [
     "OpenAIProvider",
     "ProviderSettings",
     "ResolvedModel",
+    "StructuredModel",
     "get_capabilities",
+    "parse_answer",
     "parse_model_id",
     "provider_classes",
     "register_provider",

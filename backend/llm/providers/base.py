@@ -7,7 +7,7 @@ import contextlib
 import threading
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, SecretStr
@@ -17,10 +17,10 @@ from .._env import EnvSettings
 from .._schema import model_schema
 from ..types import ProviderType
 from ._errors import ErrorClass, ErrorMap, translate
+from .structured import StructuredModel
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
-    from langchain_core.runnables import Runnable
 
 T = TypeVar("T")
 
@@ -187,16 +187,26 @@ class BaseProvider(ABC):
         method: str,
         bounded: bool,
         loop: asyncio.AbstractEventLoop | None = None,
-    ) -> Runnable[Any, Any]:
-        """The chat model wrapped to answer in ``schema`` (raw message included), cached:
-        building the wrapper and its JSON schema costs more than a fake model's answer."""
+    ) -> StructuredModel:
+        """The chat model bound to answer in ``schema``, cached: building the binding and
+        its JSON schema costs more than a fake model's answer."""
         return self._cached(
             ("structured", model_name, settings, schema, method, bounded),
-            lambda: self.chat_model(model_name, settings, loop).with_structured_output(
-                model_schema(schema, bounded=bounded), method=method, include_raw=True
+            lambda: StructuredModel.bind(
+                self.chat_model(model_name, settings, loop),
+                model_schema(schema, bounded=bounded),
+                method,
             ),
             loop,
         )
+
+    @contextlib.contextmanager
+    def bounded_call(self, timeout_s: float | None) -> Iterator[dict[str, Any]]:
+        """Around one blocking call: the keyword arguments that end it after ``timeout_s``
+        seconds (the time left before the run's deadline; None: no deadline). LangChain's
+        OpenAI and Gemini models take ``timeout`` per call; a vendor whose model does not
+        overrides this (async calls need none: the event loop cancels them)."""
+        yield {} if timeout_s is None else {"timeout": max(timeout_s, 0.001)}
 
     @abstractmethod
     def _create_chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:

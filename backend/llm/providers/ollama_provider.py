@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar, cast
+import contextlib
+import contextvars
+import time
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+import httpx
 from pydantic_settings import SettingsConfigDict
 
 from .. import exceptions as errors
@@ -22,6 +26,34 @@ class OllamaSettings(ProviderSettings):
     model_config = SettingsConfigDict(env_prefix="OLLAMA_")
 
     base_url: str = "http://localhost:11434"
+
+
+#: When the blocking call in progress on this thread must end (``time.monotonic()``).
+_CALL_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "ollama_call_deadline", default=None
+)
+
+
+class _DeadlineTransport(httpx.HTTPTransport):
+    """Caps each request's timeouts at the time left before the call's deadline: the
+    ``ollama`` client takes no timeout per call, only one for its whole client."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        deadline = _CALL_DEADLINE.get()
+        if deadline is not None:
+            left = max(deadline - time.monotonic(), 0.001)
+            timeouts = request.extensions.get("timeout", {})
+            request.extensions["timeout"] = {
+                phase: left if limit is None else min(limit, left)
+                for phase, limit in {
+                    "connect": None,
+                    "read": None,
+                    "write": None,
+                    "pool": None,
+                    **timeouts,
+                }.items()
+            }
+        return super().handle_request(request)
 
 
 def ollama_error_map() -> ErrorMap:
@@ -46,6 +78,17 @@ class OllamaProvider(BaseProvider):
     def sdk_error_map(self) -> ErrorMap:
         return ollama_error_map()
 
+    @contextlib.contextmanager
+    def bounded_call(self, timeout_s: float | None) -> Iterator[dict[str, Any]]:
+        if timeout_s is None:
+            yield {}
+            return
+        token = _CALL_DEADLINE.set(time.monotonic() + timeout_s)
+        try:
+            yield {}
+        finally:
+            _CALL_DEADLINE.reset(token)
+
     def _create_chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
         from langchain_ollama import ChatOllama
 
@@ -55,4 +98,5 @@ class OllamaProvider(BaseProvider):
             num_predict=settings.max_tokens,
             temperature=settings.temperature,
             client_kwargs={"timeout": settings.timeout_s},
+            sync_client_kwargs={"transport": _DeadlineTransport()},
         )
