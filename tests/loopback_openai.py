@@ -1,11 +1,15 @@
 """A test double of an OpenAI-compatible server on 127.0.0.1: answers chat completions
 with a valid instance of the requested JSON schema (``backend.llm.testing.instance_for``),
 over real HTTP/1.1 with keep-alive, so the real SDK client and its connection pool are
-exercised. ``faults`` is a queue of (status, headers) answers to give before succeeding."""
+exercised. ``faults`` is a queue of answers to give before succeeding: (status, headers),
+``"drop"`` (close the connection without answering), ``"malformed"`` (a 200 whose body is
+not JSON) or ``("slow", seconds)`` (a valid answer, late)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +17,11 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from backend.llm import LLMOrchestrator
 from backend.llm.testing import instance_for
+from backend.llm.types import LLMRequest, LLMResponse
+
+Fault = tuple[int, dict[str, str]] | tuple[str, float] | str
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -51,8 +59,22 @@ class _Handler(BaseHTTPRequestHandler):
             with server.lock:
                 server.in_flight -= 1
 
-    def _answer(self, request: dict[str, Any], fault: tuple[int, dict[str, str]] | None) -> None:
-        if fault is not None:
+    def _answer(self, request: dict[str, Any], fault: Fault | None) -> None:
+        if fault == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fault == "malformed":
+            payload = b'{"id": "chatcmpl-loopback", "choices": [{"mess'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
+        if isinstance(fault, tuple) and fault[0] == "slow":
+            time.sleep(float(fault[1]))
+        elif isinstance(fault, tuple) and isinstance(fault[0], int) and isinstance(fault[1], dict):
             status, headers = fault
             self._send(status, {"error": {"message": f"injected {status}"}}, headers)
             return
@@ -85,7 +107,7 @@ class LoopbackServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
-        self.faults: list[tuple[int, dict[str, str]]] = []
+        self.faults: list[Fault] = []
         #: Seconds each answer takes; above ``max_in_flight`` requests at once (0: no
         #: cap), the server answers 429.
         self.delay_s = 0.0
@@ -96,6 +118,13 @@ class LoopbackServer(ThreadingHTTPServer):
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+
+def execute_by(run: str, orchestrator: LLMOrchestrator, request: LLMRequest) -> LLMResponse:
+    """``orchestrator.execute(request)``, or ``aexecute`` in a fresh event loop."""
+    if run == "execute":
+        return orchestrator.execute(request)
+    return asyncio.run(orchestrator.aexecute(request))
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from backend.llm.providers import ModelManager
 from backend.llm.testing import FunctionModel, TestProvider
 from backend.llm.types import LLMRequest
 from tests.api_support import VALID
-from tests.loopback_openai import LoopbackServer, loopback_openai
+from tests.loopback_openai import LoopbackServer, execute_by, loopback_openai
 
 PILLAR = {"name": "Core", "description": "Puzzles"}
 KEY = "sk-loopback-canary-0123456789"
@@ -189,3 +189,32 @@ def test_a_rate_limit_spaces_requests_and_an_exhausted_quota_is_a_429(server):
     limited = [o for o in squeezed if isinstance(o, exceptions.RateLimitError)]
     assert limited
     assert limited[0].context["retry_after_s"] == 0.05
+
+
+@pytest.mark.parametrize("run", ["execute", "aexecute"])
+def test_the_deadline_bounds_the_whole_run_in_execute_and_aexecute(server, run):
+    # The upstream takes 6 s; a run given 1.5 s ends with a 504 long before that, in the
+    # sync facade too (each attempt gets only the time left, not a fresh HTTP timeout).
+    server.delay_s = 6.0
+    orch = orchestrator(server)
+    request = validate(timeout_ms=1500)
+    started = time.monotonic()
+    with pytest.raises(exceptions.TimeoutError):
+        execute_by(run, orch, request)
+    assert time.monotonic() - started < 4.5  # the deadline plus a generous margin
+    assert len(server.requests) <= 2
+
+
+@pytest.mark.parametrize("fault", ["drop", "malformed"])
+def test_a_dropped_connection_or_a_malformed_answer_is_retried(server, fault):
+    server.faults = [fault]
+    response = orchestrator(server).execute(validate())
+    assert response.metadata.nodes[0].attempts == 2
+    assert len(server.requests) == 2
+    assert response.results["score"] is not None
+
+
+def test_a_slow_answer_is_used_when_it_arrives_before_the_deadline(server):
+    server.faults = [("slow", 0.5)]
+    response = orchestrator(server).execute(validate(timeout_ms=30_000))
+    assert response.metadata.nodes[0].attempts == 1

@@ -52,8 +52,14 @@ def is_transient(error: BaseException) -> bool:
     """Worth another attempt: rate limits, timeouts, an unreachable or failing provider.
 
     Never an authentication, permission or input error (they fail the same way again),
-    and not a schema failure (the structured call already retried that once).
+    and not a schema failure (the structured call already retried that once). A 4xx
+    other than 408, 425 and 429 (e.g. 404, the model is not there) fails again too.
     """
+    status = (
+        error.context.get("http_status") if isinstance(error, errors.LLMOrchestratorError) else None
+    )
+    if isinstance(status, int) and 400 <= status < 500 and status not in (408, 425, 429):
+        return False
     if isinstance(
         error, errors.RateLimitError | errors.TimeoutError | errors.ModelUnavailableError
     ):

@@ -133,6 +133,16 @@ def translate(
         f"{error_class.default_message} {detail}",
         suggestion=suggestion,
         sdk_error=type(exc).__name__,
+        http_status=http_status(exc),
         retry_after_s=retry_after_s(exc),
         **context,
     )
+
+
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status the provider answered with, when the SDK says."""
+    for attribute in ("status_code", "code", "status"):
+        status = getattr(exc, attribute, None)
+        if isinstance(status, int) and 100 <= status < 600:
+            return status
+    return None

@@ -45,6 +45,11 @@ class ModelSettings(BaseModel):
     timeout_s: float = 120.0
 
 
+def _close_all(clients: list[Any]) -> None:
+    while clients:
+        clients.pop().close()
+
+
 class BaseProvider(ABC):
     """One vendor. Subclasses set the class attributes and build the chat model.
 
@@ -77,6 +82,10 @@ class BaseProvider(ABC):
         self._loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Any]] = (
             weakref.WeakKeyDictionary()
         )
+        # Blocking HTTP clients (or transports) of our own, closed with the provider: a
+        # pool dropped unclosed leaves its sockets to the garbage collector.
+        self._sync_clients: list[Any] = []
+        weakref.finalize(self, _close_all, self._sync_clients)
 
     # -- credentials -------------------------------------------------------------
     @property
@@ -136,6 +145,17 @@ class BaseProvider(ABC):
                 finally:
                     self._building_for = None
             return cast("T", cache[key])
+
+    def sync_client(self, client: T) -> T:
+        """For ``_create_chat_model``: ``client`` (anything with ``close()``) is closed
+        when this provider is."""
+        self._sync_clients.append(client)
+        return client
+
+    def close(self) -> None:
+        """Close the blocking clients this provider opened (async ones close with their
+        event loop)."""
+        _close_all(self._sync_clients)
 
     def loop_client(self, factory: Callable[[], T]) -> T | None:
         """For ``_create_chat_model``: an async HTTP client of the event loop the model is

@@ -98,5 +98,7 @@ class OllamaProvider(BaseProvider):
             num_predict=settings.max_tokens,
             temperature=settings.temperature,
             client_kwargs={"timeout": settings.timeout_s},
-            sync_client_kwargs={"transport": _DeadlineTransport()},
+            sync_client_kwargs={"transport": self.sync_client(_DeadlineTransport())},
+            # Built for an event loop: its connections close with that loop.
+            async_client_kwargs={"transport": self.loop_client(httpx.AsyncHTTPTransport)},
         )
