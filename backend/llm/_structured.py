@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from . import exceptions as errors
 from .limits import aslot, slot
-from .providers.structured import InvalidAnswerError, StructuredModel
+from .providers.structured import InvalidAnswerError, StructuredModel, blocked_reason
 from .types import TokenUsage, pydantic_errors
 
 if TYPE_CHECKING:
@@ -95,6 +95,14 @@ class _Conversation(Generic[T]):
         """The validated value, or None after queueing feedback for another attempt."""
         if isinstance(raw, AIMessage):
             self.usage = self.usage + TokenUsage.from_usage_metadata(raw.usage_metadata)
+            if (reason := blocked_reason(raw)) is not None:
+                raise errors.ProviderError(
+                    f"The provider withheld the answer ({reason}).",
+                    model=self.model.model_id,
+                    blocked_reason=reason,
+                    token_usage=self.usage.model_dump(),
+                    suggestion="Rephrase the input, or use another model.",
+                )
         try:
             return self.schema.model_validate(self.structured.parse(raw))
         except pydantic.ValidationError as exc:

@@ -212,6 +212,8 @@ def _output_dump(message: AIMessage, structured: StructuredModel) -> dict[str, A
             "content": message.content,
             "usage_metadata": message.usage_metadata,
             "tool_calls": message.tool_calls,
+            # finish reason and block reason: replay must see a safety block as one
+            "response_metadata": _plain(message.response_metadata),
         },
         "parsed": parsed,
         "parsing_error": error,
@@ -224,7 +226,13 @@ def _output_load(dumped: dict[str, Any]) -> AIMessage:
         content=raw["content"],
         usage_metadata=raw.get("usage_metadata"),
         tool_calls=raw.get("tool_calls") or [],
+        response_metadata=raw.get("response_metadata") or {},
     )
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: enums (Gemini's block reasons) become their values."""
+    return json.loads(json.dumps(value, default=lambda v: getattr(v, "value", str(v))))
 
 
 class _Wrapper(BaseProvider):

@@ -15,6 +15,7 @@ import email.utils
 import random
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,9 +92,27 @@ class Retrying:
 _GEMINI_DELAY = re.compile(r"^(\d+(?:\.\d+)?)s$")
 
 
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it was raised from: integrations re-raise the SDK's
+    error as their own and keep the HTTP details only on the original."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__
+
+
 def retry_after_s(exc: BaseException) -> float | None:
     """How long the provider asked us to wait: ``Retry-After``/``retry-after-ms`` headers
     (OpenAI-compatible servers, Ollama behind a proxy) or Gemini's ``RetryInfo`` detail."""
+    for link in exception_chain(exc):
+        if (found := _retry_after_s(link)) is not None:
+            return found
+    return None
+
+
+def _retry_after_s(exc: BaseException) -> float | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
     if headers is not None:

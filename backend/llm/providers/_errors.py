@@ -20,20 +20,23 @@ import httpx
 from langchain_core import exceptions as lc
 
 from .. import exceptions as errors
-from ..retry import retry_after_s
+from ..retry import exception_chain, retry_after_s
 
 __all__ = [
     "FALLBACK_ERROR_MAP",
     "STANDARD_ERROR_MAP",
     "ErrorMap",
     "ErrorTarget",
-    "by_status",
+    "from_status",
+    "http_status",
     "redact",
     "translate",
 ]
 
 ErrorClass: TypeAlias = type[errors.LLMOrchestratorError]
-ErrorTarget: TypeAlias = ErrorClass | Callable[[BaseException], ErrorClass]
+#: An error class, or a function that picks one from the exception (None: no opinion,
+#: the next table decides).
+ErrorTarget: TypeAlias = ErrorClass | Callable[[BaseException], ErrorClass | None]
 ErrorMap: TypeAlias = Mapping[type[BaseException], ErrorTarget]
 
 _STATUS_ERRORS: dict[int, ErrorClass] = {
@@ -49,17 +52,22 @@ _STATUS_ERRORS: dict[int, ErrorClass] = {
 }
 
 
-def by_status(*attributes: str) -> Callable[[BaseException], ErrorClass]:
-    """A table entry that picks the error from the exception's HTTP status attribute."""
+def http_status(exc: BaseException) -> int | None:
+    """The HTTP status the provider answered with, when the SDK says."""
+    for link in exception_chain(exc):
+        for attribute in ("status_code", "code", "status"):
+            status = getattr(link, attribute, None)
+            if isinstance(status, int) and 100 <= status < 600:
+                return status
+    return None
 
-    def pick(exc: BaseException) -> ErrorClass:
-        for attribute in attributes:
-            status = getattr(exc, attribute, None)
-            if isinstance(status, int) and status > 0:
-                return _STATUS_ERRORS.get(status, errors.ProviderError)
-        return errors.ProviderError
 
-    return pick
+def from_status(exc: BaseException) -> ErrorClass:
+    """A table entry that picks the error from the HTTP status the provider answered."""
+    status = http_status(exc)
+    return (
+        errors.ProviderError if status is None else _STATUS_ERRORS.get(status, errors.ProviderError)
+    )
 
 
 STANDARD_ERROR_MAP: dict[type[BaseException], ErrorTarget] = {
@@ -69,7 +77,7 @@ STANDARD_ERROR_MAP: dict[type[BaseException], ErrorTarget] = {
     lc.ModelInvalidRequestError: errors.ProviderError,
     lc.ModelNotFoundError: errors.ModelUnavailableError,
     lc.ModelRateLimitError: errors.RateLimitError,
-    lc.ModelAPIError: by_status("status_code", "status"),  # e.g. 503: unavailable
+    lc.ModelAPIError: from_status,  # e.g. 503: unavailable
     lc.ModelConnectionError: errors.ModelUnavailableError,
     lc.ModelTimeoutError: errors.TimeoutError,
     lc.ContextOverflowError: errors.InsufficientResourcesError,
@@ -116,13 +124,17 @@ def translate(
     *,
     secrets: Iterable[str] = (),
     hints: Mapping[ErrorClass, str] | None = None,
+    overrides: ErrorMap | None = None,
     **context: Any,
 ) -> errors.LLMOrchestratorError:
-    """Our typed error for ``exc``: standard LangChain classes, the vendor table, fallbacks."""
+    """Our typed error for ``exc``: the vendor's ``overrides`` (what only the vendor can
+    tell, e.g. a 400 that means a bad key), standard LangChain classes, the vendor table,
+    fallbacks."""
     if isinstance(exc, errors.LLMOrchestratorError):
         return exc
     error_class = (
-        _lookup(exc, STANDARD_ERROR_MAP)
+        _lookup(exc, overrides or {})
+        or _lookup(exc, STANDARD_ERROR_MAP)
         or _lookup(exc, table)
         or _lookup(exc, FALLBACK_ERROR_MAP)
         or errors.ProviderError
@@ -137,12 +149,3 @@ def translate(
         retry_after_s=retry_after_s(exc),
         **context,
     )
-
-
-def http_status(exc: BaseException) -> int | None:
-    """The HTTP status the provider answered with, when the SDK says."""
-    for attribute in ("status_code", "code", "status"):
-        status = getattr(exc, attribute, None)
-        if isinstance(status, int) and 100 <= status < 600:
-            return status
-    return None

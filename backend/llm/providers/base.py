@@ -237,6 +237,11 @@ class BaseProvider(ABC):
         """This vendor's exception classes mapped to ours (imported lazily)."""
         return {}
 
+    def sdk_error_overrides(self) -> ErrorMap:
+        """Entries consulted before LangChain's standard classes (functions may return
+        None to leave the exception to them)."""
+        return {}
+
     def truncation_errors(self) -> tuple[type[BaseException], ...]:
         """SDK exceptions meaning "the answer hit the token limit" (imported lazily)."""
         return ()
@@ -250,6 +255,7 @@ class BaseProvider(ABC):
             self.sdk_error_map(),
             secrets=[self.api_key or ""],
             hints=self.hints,
+            overrides=self.sdk_error_overrides(),
             provider=self.provider_name,
             **context,
         )

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from .. import exceptions as errors
-from ._errors import ErrorClass, ErrorMap, by_status
+from ._errors import ErrorClass, ErrorMap, from_status
 from .base import BaseProvider, ModelSettings, ProviderSettings
 from .registry import register_provider
 
@@ -25,6 +25,8 @@ class GeminiSettings(ProviderSettings):
     api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY")
     )
+    #: ``GEMINI_BASE_URL``: a gateway or proxy in front of the Gemini API.
+    base_url: str | None = None
 
 
 def gemini_error_map() -> ErrorMap:
@@ -33,16 +35,21 @@ def gemini_error_map() -> ErrorMap:
     from langchain_google_genai import chat_models as lc_google
 
     return {
-        genai.ClientError: by_status("code"),
-        genai.ServerError: by_status("code"),
+        genai.ClientError: from_status,
+        genai.ServerError: from_status,
         genai.UnknownApiResponseError: errors.ProviderError,
         genai.UnknownFunctionCallArgumentError: errors.ProviderError,
         genai.UnsupportedFunctionError: errors.ProviderError,
         genai.FunctionInvocationError: errors.ProviderError,
         genai.ContinuationInterruptedError: errors.ProviderError,
-        genai.APIError: by_status("code"),
+        genai.APIError: from_status,
         lc_google.ChatGoogleGenerativeAIError: errors.ProviderError,
     }
+
+
+def _rejected_key(exc: BaseException) -> ErrorClass | None:
+    # Gemini answers a bad key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
+    return errors.AuthenticationError if "API_KEY_INVALID" in str(exc) else None
 
 
 @register_provider
@@ -58,11 +65,17 @@ class GeminiProvider(BaseProvider):
     def sdk_error_map(self) -> ErrorMap:
         return gemini_error_map()
 
+    def sdk_error_overrides(self) -> ErrorMap:
+        from langchain_google_genai import chat_models as lc_google
+
+        return {lc_google.GoogleInvalidRequestError: _rejected_key}
+
     def _create_chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
         from langchain_google_genai import ChatGoogleGenerativeAI
 
         return ChatGoogleGenerativeAI(
             model=model_name,
+            base_url=cast("GeminiSettings", self.settings).base_url,
             google_api_key=SecretStr(self.api_key or ""),
             max_output_tokens=settings.max_tokens,
             temperature=settings.temperature,

@@ -12,7 +12,7 @@ import httpx
 from pydantic_settings import SettingsConfigDict
 
 from .. import exceptions as errors
-from ._errors import ErrorClass, ErrorMap, by_status
+from ._errors import ErrorClass, ErrorMap, from_status
 from .base import BaseProvider, ModelSettings, ProviderSettings
 from .registry import register_provider
 
@@ -60,7 +60,7 @@ def ollama_error_map() -> ErrorMap:
     import ollama
 
     return {
-        ollama.ResponseError: by_status("status_code"),
+        ollama.ResponseError: from_status,
         ollama.RequestError: errors.ProviderError,
     }
 

@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from .. import exceptions as errors
-from ._errors import ErrorClass, ErrorMap, by_status
+from ._errors import ErrorClass, ErrorMap, from_status
 from .base import BaseProvider, ModelSettings, ProviderSettings
 from .registry import register_provider
 
@@ -50,8 +50,8 @@ def openai_error_map() -> ErrorMap:
         openai.BadRequestError: _bad_request,
         openai.ConflictError: errors.ProviderError,
         openai.UnprocessableEntityError: errors.ProviderError,
-        openai.InternalServerError: by_status("status_code"),  # 503 is unavailability
-        openai.APIStatusError: by_status("status_code"),
+        openai.InternalServerError: from_status,  # 503 is unavailability
+        openai.APIStatusError: from_status,
         openai.APIResponseValidationError: errors.ProviderError,
         openai.LengthFinishReasonError: errors.InsufficientResourcesError,
         openai.ContentFilterFinishReasonError: errors.ProviderError,

@@ -22,11 +22,37 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
     from langchain_core.runnables import Runnable
 
-__all__ = ["InvalidAnswerError", "StructuredModel", "parse_answer"]
+__all__ = ["InvalidAnswerError", "StructuredModel", "blocked_reason", "parse_answer"]
+
+#: Finish reasons that mean the provider withheld the answer (Gemini's, OpenAI's).
+_BLOCKING_FINISH_REASONS = frozenset(
+    {
+        "SAFETY",
+        "PROHIBITED_CONTENT",
+        "BLOCKLIST",
+        "SPII",
+        "RECITATION",
+        "IMAGE_SAFETY",
+        "content_filter",
+    }
+)
 
 
 class InvalidAnswerError(ValueError):
     """The answer holds no JSON object (empty, cut off, prose, no tool call)."""
+
+
+def blocked_reason(message: BaseMessage) -> str | None:
+    """Why the provider withheld the answer (a safety filter), or None. Asking again
+    the same way is blocked again, so this is not a schema failure to repair."""
+    metadata = message.response_metadata or {}
+    feedback = metadata.get("prompt_feedback") or {}
+    reason = feedback.get("block_reason") if isinstance(feedback, dict) else None
+    if reason:
+        return str(getattr(reason, "value", reason))
+    finish = metadata.get("finish_reason")
+    finish = str(getattr(finish, "value", finish)) if finish else None
+    return finish if finish in _BLOCKING_FINISH_REASONS else None
 
 
 def parse_answer(message: BaseMessage, method: str) -> dict[str, Any]:
