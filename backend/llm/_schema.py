@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-__all__ = ["model_schema"]
+__all__ = ["inline_refs", "model_schema"]
 
 #: Caps for small models (they repeat themselves until max_tokens otherwise).
 MAX_STRING_CHARS = 120
@@ -39,6 +39,12 @@ def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
     if isinstance(node, list):
         return [_inline_refs(item, defs) for item in node]
     return node
+
+
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with every ``#/$defs/...`` reference replaced by its definition."""
+    inlined: dict[str, Any] = _inline_refs(schema, schema.get("$defs", {}))
+    return inlined
 
 
 def model_schema(schema: type[BaseModel], *, bounded: bool) -> dict[str, Any]:

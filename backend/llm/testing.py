@@ -37,7 +37,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import Runnable, RunnablePassthrough
 from pydantic import BaseModel, ConfigDict, Field
 
-from ._schema import model_schema
+from ._schema import inline_refs, model_schema
 from .config import Config
 from .providers import BaseProvider, ModelManager, ModelSettings
 from .providers._errors import ErrorMap
@@ -193,10 +193,10 @@ def _sample(schema: Mapping[str, Any]) -> Any:
 
 
 def instance_for(schema: dict[str, Any] | type[BaseModel]) -> Any:
-    """A valid answer for ``schema`` (a JSON schema, or a model class)."""
+    """A valid answer for ``schema`` (a JSON schema, ``$defs`` and all, or a model class)."""
     if isinstance(schema, type):
         schema = model_schema(schema, bounded=False)
-    return _sample(schema)
+    return _sample(inline_refs(schema))
 
 
 class TestModel(FunctionModel):

@@ -1,0 +1,151 @@
+"""A test double of an OpenAI-compatible server on 127.0.0.1, for tests and benchmarks.
+
+It answers chat completions with a valid instance of the requested JSON schema
+(``backend.llm.testing.instance_for``), over real HTTP/1.1 with keep-alive, so the real
+SDK client and its connection pool are exercised. ``faults`` is a queue of answers to
+give before succeeding: (status, headers), ``"drop"`` (close the connection without
+answering), ``"malformed"`` (a 200 whose body is not JSON) or ``("slow", seconds)`` (a
+valid answer, late)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from .testing import instance_for
+
+Fault = tuple[int, dict[str, str]] | tuple[str, float] | str
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: connections outlive a request
+    server: LoopbackServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def _send(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_POST(self) -> None:
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        server = self.server
+        with server.lock:
+            server.requests.append(request)
+            fault = server.faults.pop(0) if server.faults else None
+            server.in_flight += 1
+            server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
+            overloaded = 0 < server.max_in_flight < server.in_flight
+        try:
+            if overloaded:
+                fault = (429, {})
+            time.sleep(server.delay_s)
+            self._answer(request, fault)
+        finally:
+            with server.lock:
+                server.in_flight -= 1
+
+    def _answer(self, request: dict[str, Any], fault: Fault | None) -> None:
+        if fault == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if fault == "malformed":
+            payload = b'{"id": "chatcmpl-loopback", "choices": [{"mess'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
+        if isinstance(fault, tuple) and fault[0] == "slow":
+            time.sleep(float(fault[1]))
+        elif isinstance(fault, tuple) and isinstance(fault[0], int) and isinstance(fault[1], dict):
+            status, headers = fault
+            self._send(status, {"error": {"message": f"injected {status}"}}, headers)
+            return
+        schema = request.get("response_format", {}).get("json_schema", {}).get("schema", {})
+        content = json.dumps(instance_for(schema))
+        self._send(
+            200,
+            {
+                "id": "chatcmpl-loopback",
+                "object": "chat.completion",
+                "created": 0,
+                "model": request.get("model", "loopback"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 12, "completion_tokens": 34, "total_tokens": 46},
+            },
+            {},
+        )
+
+
+class LoopbackServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # a benchmark opens hundreds of connections at once
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.lock = threading.Lock()
+        self.requests: list[dict[str, Any]] = []
+        self.faults: list[Fault] = []
+        #: Seconds each answer takes; above ``max_in_flight`` requests at once (0: no
+        #: cap), the server answers 429.
+        self.delay_s = 0.0
+        self.max_in_flight = 0
+        self.in_flight = 0
+        self.peak_in_flight = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+
+@contextmanager
+def loopback_openai() -> Iterator[LoopbackServer]:
+    server = LoopbackServer()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def main() -> None:
+    """``python -m backend.llm.loopback [--delay S]``: serve until killed; prints the base
+    URL (what ``bench/concurrency.py`` runs in a process of its own)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds per answer")
+    args = parser.parse_args()
+    server = LoopbackServer()
+    server.delay_s = args.delay
+    print(server.base_url, flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
