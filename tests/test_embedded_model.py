@@ -19,6 +19,7 @@ from backend.llm.providers import LocalProvider, ModelManager
 from backend.llm.providers._llama_server import EmbeddedServer
 from backend.llm.types import LLMRequest
 from backend.pillars.llm.examples import EXAMPLES, PILLAR, PILLAR_SET
+from tests.loopback_openai import loopback_openai
 
 pytestmark = pytest.mark.embedded
 
@@ -170,3 +171,32 @@ def test_whole_review_in_both_modes_on_the_embedded_model(local_manager, mode):
         assert {n.node for n in meta.nodes} >= {"agent:completeness", "cross_check:1"}
     else:
         assert [n.node for n in meta.nodes] == ["generate"]
+
+
+def test_faults_in_front_of_the_real_model_are_retried_then_it_answers(local_manager):
+    # The fault-injecting loopback server in front of the embedded llama.cpp server: 429
+    # with Retry-After, then 503, then the real model's answer through the real SDK.
+    embedded = _server(local_manager)
+    with loopback_openai(upstream=(embedded.start(), embedded.api_key)) as proxy:
+        proxy.faults += [(429, {"Retry-After": "0.2"}), (503, {})]
+        config = Config(
+            retry_initial_backoff_s=0.05,
+            providers={"openai": {"base_url": proxy.base_url, "api_key": "sk-proxy"}},
+        )
+        response = LLMOrchestrator(model_manager=ModelManager(config)).execute(
+            LLMRequest(
+                feature="pillars",
+                operation="validate",
+                data=PILLAR,
+                model_id="openai:smollm2",
+                options={"temperature": 0.0, "max_output_tokens": 2048},
+            )
+        )
+    (node,) = response.metadata.nodes
+    assert [entry["error"] for entry in node.retry_log] == [
+        "rate_limit_exceeded",
+        "model_unavailable",
+    ]
+    assert node.retry_log[0]["wait_s"] >= 0.2
+    assert isinstance(response.results["is_valid"], bool)
+    assert response.metadata.token_usage.output_tokens > 0

@@ -4,6 +4,7 @@ the ``google-genai`` SDK under it) against Gemini REST exchanges served on loopb
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
 import pytest
@@ -136,3 +137,12 @@ def test_a_failing_gemini_falls_back_along_the_configured_chain(gemini):
     assert skipped["model"] == MODEL
     assert skipped["error"]["code"] == "model_unavailable"
     assert len(gemini.requests) == 2
+
+
+def test_one_event_loop_after_another(gemini):
+    # A script or notebook calling asyncio.run(aexecute(...)) again and again: every
+    # loop gets its own clients, closed with it (no "Event loop is closed").
+    orch = orchestrator(gemini)
+    for _ in range(20):
+        response = asyncio.run(orch.aexecute(validate()))
+        assert response.metadata.models_used == [MODEL]

@@ -13,6 +13,7 @@ import json
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -77,6 +78,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers = fault
             self._send(status, {"error": {"message": f"injected {status}"}}, headers)
             return
+        if self.server.upstream is not None:
+            self._send(200, self.server.forward(request), {})
+            return
         schema = request.get("response_format", {}).get("json_schema", {}).get("schema", {})
         content = json.dumps(instance_for(schema))
         self._send(
@@ -103,8 +107,12 @@ class LoopbackServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024  # a benchmark opens hundreds of connections at once
 
-    def __init__(self) -> None:
+    def __init__(self, upstream: tuple[str, str] | None = None) -> None:
+        """``upstream``: (base URL, API key) of a real OpenAI-compatible server (e.g. the
+        embedded llama.cpp one) that answers whatever is not a fault; None: answer with a
+        generated instance of the schema."""
         super().__init__(("127.0.0.1", 0), _Handler)
+        self.upstream = upstream
         self.lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
@@ -119,10 +127,22 @@ class LoopbackServer(ThreadingHTTPServer):
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}/v1"
 
+    def forward(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.upstream is not None
+        base_url, api_key = self.upstream
+        call = urllib.request.Request(
+            f"{base_url}/chat/completions",
+            data=json.dumps(request).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {api_key}"},
+        )
+        with urllib.request.urlopen(call, timeout=300) as answer:
+            completion: dict[str, Any] = json.loads(answer.read())
+        return completion
+
 
 @contextmanager
-def loopback_openai() -> Iterator[LoopbackServer]:
-    server = LoopbackServer()
+def loopback_openai(upstream: tuple[str, str] | None = None) -> Iterator[LoopbackServer]:
+    server = LoopbackServer(upstream)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
