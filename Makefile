@@ -38,6 +38,7 @@ bench: setup
 	$(RUN) python bench/local_model.py
 	$(RUN) python bench/agentic_parallel.py
 	$(RUN) python bench/api_overhead.py
+	$(RUN) python bench/concurrency.py
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis
