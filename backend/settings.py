@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
     "backend.llm",
     "backend.pillars",
     # After the features: agents register plans for operations those apps define.
@@ -107,6 +109,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             str(Path(tempfile.gettempdir()) / f"pixe-test-{os.getpid()}.sqlite3"),
         )
     }
+
+# Background runs (``Prefer: respond-async``): Django's tasks framework (the django-tasks
+# backport), stored in the database; workers: ``python manage.py db_worker``.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A run's process renews its lease every third of this; one that died is recovered after.
+LLM_RUN_LEASE_SECONDS = float(env("LLM_RUN_LEASE_SECONDS") or 30)
+LLM_RUN_MAX_ATTEMPTS = int(env("LLM_RUN_MAX_ATTEMPTS") or 3)
 
 # Request bodies: 256 KiB at most (the orchestrator itself caps `data` at 20,000 characters).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024

@@ -11,11 +11,20 @@ __all__ = ["Run"]
 
 
 class Run(models.Model):
+    """One execution: ``queued -> running -> succeeded | degraded | failed``, or
+    ``cancelled``. Whoever runs it holds a lease (``lease_owner`` until
+    ``lease_expires_at``) and renews it while it works; a run whose lease expired lost its
+    process and is taken over or failed (``backend.llm.runs``)."""
+
     class Status(models.TextChoices):
+        QUEUED = "queued"
         RUNNING = "running"
         SUCCEEDED = "succeeded"
         DEGRADED = "degraded"
         FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     run_id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
@@ -28,13 +37,25 @@ class Run(models.Model):
     resolved_models = models.JSONField(default=list, blank=True)
     request_data = models.JSONField(default=dict, blank=True)
     request_options = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     results = models.JSONField(null=True, blank=True)
     error = models.JSONField(null=True, blank=True, help_text="code, message, context, suggestion")
     metadata = models.JSONField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     request_hash = models.CharField(max_length=64, blank=True)
+    timeout_ms = models.PositiveIntegerField(null=True, blank=True)
+    #: Run by a task worker (True) or inside the web request that asked for it.
+    background = models.BooleanField(default=False)
+    #: The task that runs it ("" until enqueued).
+    task_id = models.CharField(max_length=64, blank=True)
+    #: Times a process started this run (a run whose process died is started again).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    #: Nodes finished so far, while running: [{node, model_id, duration_ms, status}, ...].
+    progress = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -48,7 +69,10 @@ class Run(models.Model):
                 name="unique_idempotency_key_per_owner",
             ),
         )
-        indexes = (models.Index(fields=("owner", "-created_at")),)
+        indexes = (
+            models.Index(fields=("owner", "-created_at")),
+            models.Index(fields=("status", "lease_expires_at")),
+        )
 
     def __str__(self) -> str:
         return f"{self.feature}.{self.operation} {self.run_id} ({self.status})"
@@ -56,3 +80,7 @@ class Run(models.Model):
     @property
     def operation_id(self) -> str:
         return f"{self.feature}.{self.operation}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE

@@ -31,7 +31,10 @@ from .types import (
     TokenUsage,
 )
 
-__all__ = ["GraphFactory", "LLMOrchestrator", "RunListener"]
+__all__ = ["GraphFactory", "LLMOrchestrator", "NodeListener", "RunListener"]
+
+#: Called with a node's metrics (``NodeMetrics.model_dump()``) when the node finishes.
+NodeListener = Callable[[dict[str, Any]], None]
 
 #: Called once per run with the request and either its response or its typed error.
 RunListener = Callable[
@@ -96,14 +99,23 @@ class LLMOrchestrator:
 
     # -- public API ----------------------------------------------------------------
     def execute(
-        self, request: LLMRequest | Mapping[str, Any], *, run_id: str | None = None
+        self,
+        request: LLMRequest | Mapping[str, Any],
+        *,
+        run_id: str | None = None,
+        on_node: NodeListener | None = None,
     ) -> LLMResponse:
-        """Run ``request``; ``run_id`` lets a caller that records runs choose the id."""
+        """Run ``request``; ``run_id`` lets a caller that records runs choose the id;
+        ``on_node`` is called with each node's metrics as it finishes (an exception it
+        raises ends the run)."""
         run_id, started = run_id or str(uuid.uuid4()), time.perf_counter()
         try:
             run = self._start(request, run_id, started)
             graph = self.graphs(run.mode, run.plan)
-            output = graph.invoke(run.graph_input, context=run.context)
+            if on_node is None:
+                output = graph.invoke(run.graph_input, context=run.context)
+            else:
+                output = self._stream(graph, run, on_node)
             return self._finish(run, output)
         except Exception as exc:
             self._fail(request, run_id, exc)
@@ -133,6 +145,20 @@ class LLMOrchestrator:
             self._fail(request, run_id, exc)
 
     # -- steps ---------------------------------------------------------------------
+    @staticmethod
+    def _stream(graph: Any, run: _Run, on_node: NodeListener) -> dict[str, Any]:
+        output: dict[str, Any] = {}
+        for kind, chunk in graph.stream(
+            run.graph_input, context=run.context, stream_mode=["updates", "values"]
+        ):
+            if kind == "values":
+                output = chunk
+                continue
+            for update in chunk.values():
+                for node in (update or {}).get("nodes", []):
+                    on_node(node)
+        return output
+
     def _start(self, request: LLMRequest | Mapping[str, Any], run_id: str, started: float) -> _Run:
         if self.handlers is registry:
             ensure_apps()  # a plain script gets the Django apps: operations and plans

@@ -93,14 +93,17 @@ _GEMINI_DELAY = re.compile(r"^(\d+(?:\.\d+)?)s$")
 
 
 def exception_chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and the exceptions it was raised from: integrations re-raise the SDK's
-    error as their own and keep the HTTP details only on the original."""
+    """``exc`` and the exceptions it was raised from (or while handling): integrations
+    re-raise the SDK's error as their own and keep the HTTP details only on the original,
+    and SDKs re-raise transport errors (a refused connection) as theirs."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         yield current
-        current = current.__cause__
+        # Even a suppressed context counts: transport libraries re-raise their own error
+        # "from None" over the socket error that says what happened.
+        current = current.__cause__ or current.__context__
 
 
 def retry_after_s(exc: BaseException) -> float | None:

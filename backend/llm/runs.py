@@ -1,22 +1,31 @@
-"""Recording runs: a run row exists before the model is called, so nothing is lost.
+"""Recorded runs: a run row exists before the model is called, so nothing is lost, and a
+run never stays ``running`` once its process is gone.
 
-Idempotency: a key is claimed by inserting the run under a unique constraint
-(owner, idempotency_key); the loser of a race reads the winner's run instead of
-calling the model. Same key and same body replays the stored outcome; a different body
-is an ``IdempotencyConflictError``.
+``submit`` records a run (``queued``); it is then run either here, in the caller's
+process (``run``), or by a task worker (``backend.llm.tasks``), through the same lease
+(``backend.llm._leases``) and the same state machine. Idempotency: a key is claimed by
+inserting the run under a unique constraint (owner, idempotency_key); the loser of a race
+gets the winner's run back at once, whatever its status. A different body with the same
+key is an ``IdempotencyConflictError``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
+from collections.abc import Callable
+from datetime import timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from . import exceptions as errors
+from ._leases import Lease, lease_seconds, max_run_attempts
 from .models import Run
 from .orchestrator import LLMOrchestrator
 from .types import LLMRequest
@@ -24,10 +33,11 @@ from .types import LLMRequest
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-__all__ = ["RunService", "request_hash"]
+__all__ = ["RunCancelledError", "RunService", "get_run_service", "recover_runs", "request_hash"]
 
-#: How long a replay waits for the first request with its key to finish.
-REPLAY_WAIT_S = 120.0
+
+class RunCancelledError(Exception):
+    """Raised inside a run whose lease was lost (cancelled, or taken over)."""
 
 
 def request_hash(request: LLMRequest) -> str:
@@ -35,31 +45,58 @@ def request_hash(request: LLMRequest) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _typed(exc: BaseException) -> errors.LLMOrchestratorError:
+    if isinstance(exc, errors.LLMOrchestratorError):
+        return exc
+    return errors.AgentFailureError(f"Unexpected {type(exc).__name__}.", cause=type(exc).__name__)
+
+
 class RunService:
     def __init__(self, orchestrator: LLMOrchestrator | None = None) -> None:
         self.orchestrator = orchestrator or LLMOrchestrator()
 
-    def execute(
+    # -- recording -------------------------------------------------------------------
+    def submit(
         self,
         user: User,
         request: LLMRequest,
         idempotency_key: str | None = None,
-    ) -> Run:
-        """Run and record ``request`` for ``user``; a typed error is recorded, then raised."""
-        fields = self._fields(user, request, idempotency_key)
-        if idempotency_key is None:
-            run = Run.objects.create(**fields)
-        else:
-            try:
-                with transaction.atomic():
-                    run = Run.objects.create(**fields)
-            except IntegrityError:
-                existing = Run.objects.get(owner=user, idempotency_key=idempotency_key)
-                return self._replay(existing, fields["request_hash"])
-        return self._run(run, request)
+        *,
+        background: bool = False,
+    ) -> tuple[Run, bool]:
+        """Record ``request`` as a queued run; (run, True), or (the stored run, False)
+        when ``idempotency_key`` was used before with the same body. A background run is
+        handed to the task queue once the row is committed."""
+        fields = self._fields(user, request, idempotency_key, background)
+        try:
+            with transaction.atomic():
+                run = Run.objects.create(**fields)
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            existing = Run.objects.get(owner=user, idempotency_key=idempotency_key)
+            if existing.request_hash != fields["request_hash"]:
+                raise errors.IdempotencyConflictError(
+                    "This Idempotency-Key was used with a different request body.",
+                    run_id=str(existing.run_id),
+                ) from None
+            return existing, False
+        if background:
+            transaction.on_commit(lambda: enqueue(run))
+        return run, True
+
+    def execute(self, user: User, request: LLMRequest, idempotency_key: str | None = None) -> Run:
+        """Record and run ``request`` here; a stored run with the same key comes back as it
+        is (still active, or finished; a failed one raises its typed error)."""
+        run, created = self.submit(user, request, idempotency_key)
+        if not created:
+            if run.status == Run.Status.FAILED and run.error:
+                raise errors.LLMOrchestratorError.from_dict(run.error)
+            return run
+        return self.run(run)
 
     def _fields(
-        self, user: Any, request: LLMRequest, idempotency_key: str | None
+        self, user: Any, request: LLMRequest, idempotency_key: str | None, background: bool
     ) -> dict[str, Any]:
         return {
             "owner": user,
@@ -69,53 +106,148 @@ class RunService:
             "requested_model": request.model_id or self.orchestrator.config.default_model,
             "request_data": request.data,
             "request_options": request.options.model_dump(mode="json", exclude_defaults=True),
+            "timeout_ms": request.timeout_ms,
             "idempotency_key": idempotency_key,
             "request_hash": request_hash(request),
+            "background": background,
         }
 
-    def _replay(self, run: Run, body_hash: str) -> Run:
-        if run.request_hash != body_hash:
-            raise errors.IdempotencyConflictError(
-                "This Idempotency-Key was used with a different request body.",
-                run_id=str(run.run_id),
-            )
-        deadline = time.monotonic() + REPLAY_WAIT_S
-        while run.status == Run.Status.RUNNING and time.monotonic() < deadline:
-            time.sleep(0.05)
-            run.refresh_from_db()
-        if run.status == Run.Status.RUNNING:
-            raise errors.IdempotencyConflictError(
-                "The request with this Idempotency-Key is still running.",
-                run_id=str(run.run_id),
-                suggestion="Retry later to get its stored result.",
-            )
-        if run.status == Run.Status.FAILED and run.error:
-            raise errors.LLMOrchestratorError.from_dict(run.error)
-        return run
-
-    def _run(self, run: Run, request: LLMRequest) -> Run:
+    # -- running ---------------------------------------------------------------------
+    def run(self, run: Run) -> Run:
+        """Take ``run``'s lease and run it in this process; the stored run afterwards.
+        Raises the run's typed error if it failed here."""
+        lease = Lease.claim(run.pk)
+        if lease is None:  # someone else has it, or it was cancelled meanwhile
+            return Run.objects.get(pk=run.pk)
+        outcome: errors.LLMOrchestratorError | None = None
         try:
-            response = self.orchestrator.execute(request, run_id=str(run.run_id))
-        except Exception as exc:
-            error = (
-                exc
-                if isinstance(exc, errors.LLMOrchestratorError)
-                else errors.AgentFailureError(
-                    f"Unexpected {type(exc).__name__}.", cause=type(exc).__name__
-                )
+            response = self.orchestrator.execute(
+                self.stored_request(run),
+                run_id=str(run.run_id),
+                on_node=lambda node: self._progress(lease, node),
             )
-            run.status = Run.Status.FAILED
-            run.error = error.to_dict()
-            run.finished_at = timezone.now()
-            run.save(update_fields=["status", "error", "finished_at"])
-            if error is exc:
-                raise
-            raise error from exc
-        metadata = response.metadata
-        run.status = Run.Status.DEGRADED if metadata.degraded else Run.Status.SUCCEEDED
-        run.results = response.results
-        run.metadata = metadata.model_dump(mode="json")
-        run.resolved_models = metadata.models_used
-        run.finished_at = timezone.now()
-        run.save(update_fields=["status", "results", "metadata", "resolved_models", "finished_at"])
-        return run
+        except Exception as exc:
+            outcome = _typed(exc)
+            if isinstance(exc.__cause__, RunCancelledError) or lease.lost.is_set():
+                lease.release()  # cancelled or taken over: the outcome is not ours
+            else:
+                lease.finish(status=Run.Status.FAILED, error=outcome.to_dict())
+        except BaseException:  # Ctrl-C, SystemExit: the run is cancelled, then let through
+            lease.finish(status=Run.Status.CANCELLED, error=_cancelled(run).to_dict())
+            raise
+        else:
+            metadata = response.metadata
+            lease.finish(
+                status=Run.Status.DEGRADED if metadata.degraded else Run.Status.SUCCEEDED,
+                results=response.results,
+                metadata=metadata.model_dump(mode="json"),
+                resolved_models=metadata.models_used,
+            )
+        stored = Run.objects.get(pk=run.pk)
+        if outcome is not None and stored.status == Run.Status.FAILED:
+            raise outcome
+        return stored
+
+    def _progress(self, lease: Lease, node: dict[str, Any]) -> None:
+        if lease.lost.is_set():
+            raise RunCancelledError(str(lease.run_id))
+        lease.record_progress(node)
+
+    @staticmethod
+    def stored_request(run: Run) -> LLMRequest:
+        return LLMRequest(
+            feature=run.feature,
+            operation=run.operation,
+            data=run.request_data,
+            model_id=run.requested_model or None,
+            execution_mode=run.mode or None,
+            timeout_ms=run.timeout_ms,
+            options=run.request_options,
+        )
+
+    # -- cancelling ------------------------------------------------------------------
+    @staticmethod
+    def cancel(run: Run) -> Run:
+        """Cancel a queued or running run (its process stops at its next node and writes
+        nothing); a finished run is left as it is."""
+        Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE).update(
+            status=Run.Status.CANCELLED,
+            lease_owner="",
+            lease_expires_at=None,
+            finished_at=timezone.now(),
+            error=_cancelled(run).to_dict(),
+        )
+        return Run.objects.get(pk=run.pk)
+
+
+def _cancelled(run: Run) -> errors.LLMOrchestratorError:
+    return errors.InvalidRequestError(
+        "The run was cancelled.", run_id=str(run.run_id), cancelled=True
+    )
+
+
+@lru_cache(maxsize=1)
+def get_run_service() -> RunService:
+    """One service per process. ``settings.LLM_ORCHESTRATOR_FACTORY`` (a dotted path to a
+    callable returning an ``LLMOrchestrator``) lets tests and deployments supply their own."""
+    factory_path = getattr(settings, "LLM_ORCHESTRATOR_FACTORY", None)
+    factory: Callable[[], LLMOrchestrator] = (
+        import_string(factory_path) if factory_path else LLMOrchestrator
+    )
+    return RunService(factory())
+
+
+def _reset(setting: str, **kwargs: object) -> None:
+    if setting in ("LLM_ORCHESTRATOR_FACTORY", "LLM_ORCHESTRATOR"):
+        get_run_service.cache_clear()
+
+
+setting_changed.connect(_reset, weak=False, dispatch_uid="llm-run-service-reset")
+
+
+def enqueue(run: Run) -> None:
+    """Hand ``run`` to the task queue and note the task (``backend.llm.tasks``)."""
+    from .tasks import execute_run  # the task module imports this one
+
+    result = execute_run.enqueue(str(run.run_id))
+    Run.objects.filter(pk=run.pk).update(task_id=str(result.id)[:64])
+
+
+def recover_runs() -> int:
+    """Runs whose process died: a running run whose lease expired is queued again (a
+    background run with attempts left) or failed with a typed error that says why; a
+    queued background run that never reached the queue is enqueued. Cheap when there is
+    nothing to do; called by workers, on reads of runs, and ``manage.py llm recover``."""
+    now = timezone.now()
+    recovered = 0
+    for run in Run.objects.filter(status=Run.Status.RUNNING, lease_expires_at__lt=now)[:100]:
+        expired = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, lease_expires_at__lt=now)
+        if run.background and run.attempts < max_run_attempts():
+            if expired.update(status=Run.Status.QUEUED, lease_owner="", lease_expires_at=None):
+                enqueue(run)
+                recovered += 1
+            continue
+        error = errors.AgentFailureError(
+            f"The process running this run stopped (attempt {run.attempts} of "
+            f"{max_run_attempts() if run.background else 1}).",
+            run_id=str(run.run_id),
+            reason="worker_lost",
+            suggestion="Submit the request again.",
+        )
+        recovered += expired.update(
+            status=Run.Status.FAILED,
+            error=error.to_dict(),
+            lease_owner="",
+            lease_expires_at=None,
+            finished_at=now,
+        )
+    orphans = Run.objects.filter(
+        status=Run.Status.QUEUED,
+        background=True,
+        task_id="",
+        created_at__lt=now - timedelta(seconds=lease_seconds()),
+    )[:100]
+    for run in orphans:
+        enqueue(run)
+        recovered += 1
+    return recovered

@@ -65,8 +65,33 @@ def _translate(exc: Exception, context: dict[str, Any]) -> errors.LLMOrchestrato
     return None
 
 
+def _server_side(error: errors.LLMOrchestratorError) -> tuple[dict[str, Any], int] | None:
+    """A provider's rejection of the *server's* credentials is the server's fault, not
+    the client's: 502 with its own code, never the 401/403 of the client's own login."""
+    provider = error.context.get("provider")
+    if provider is None or not isinstance(
+        error, errors.AuthenticationError | errors.PermissionDeniedError
+    ):
+        return None
+    code = (
+        "provider_authentication_error"
+        if isinstance(error, errors.AuthenticationError)
+        else "provider_permission_denied"
+    )
+    body = error.to_dict()
+    body.update(
+        code=code,
+        message=f"The provider '{provider}' rejected this server's credentials. " + body["message"],
+        suggestion="A server configuration problem: the administrator should check the "
+        f"'{provider}' API key, or use another model.",
+    )
+    return {"error": body}, 502
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     error = _translate(exc, context)
+    if error is not None and (server_side := _server_side(error)) is not None:
+        return Response(server_side[0], status=server_side[1])
     if error is not None:
         response = (
             drf_exception_handler(exc, context) if isinstance(exc, drf.APIException) else None

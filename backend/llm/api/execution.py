@@ -3,14 +3,10 @@ endpoint that calls a model (``/api/llm/execute/`` and the pillar actions)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.signals import setting_changed
-from django.utils.module_loading import import_string
+from django.urls import reverse
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,8 +15,8 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from backend.llm import exceptions as errors
-from backend.llm.orchestrator import LLMOrchestrator
-from backend.llm.runs import RunService
+from backend.llm.models import Run
+from backend.llm.runs import get_run_service
 from backend.llm.types import LLMRequest
 
 __all__ = [
@@ -29,6 +25,7 @@ __all__ = [
     "authenticated_user",
     "get_run_service",
     "run_and_respond",
+    "wants_async",
 ]
 
 
@@ -41,25 +38,6 @@ def authenticated_user(request: Request) -> User:
 
 
 MAX_IDEMPOTENCY_KEY = 255
-
-
-@lru_cache(maxsize=1)
-def get_run_service() -> RunService:
-    """One service per process. ``settings.LLM_ORCHESTRATOR_FACTORY`` (a dotted path to a
-    callable returning an ``LLMOrchestrator``) lets tests and deployments supply their own."""
-    factory_path = getattr(settings, "LLM_ORCHESTRATOR_FACTORY", None)
-    factory: Callable[[], LLMOrchestrator] = (
-        import_string(factory_path) if factory_path else LLMOrchestrator
-    )
-    return RunService(factory())
-
-
-def _reset(setting: str, **kwargs: object) -> None:
-    if setting in ("LLM_ORCHESTRATOR_FACTORY", "LLM_ORCHESTRATOR"):
-        get_run_service.cache_clear()
-
-
-setting_changed.connect(_reset, weak=False, dispatch_uid="llm-run-service-reset")
 
 
 class CanExecuteRuns(BasePermission):
@@ -82,20 +60,37 @@ class ExecuteRateThrottle(UserRateThrottle):
         return str(rate) if rate else None
 
 
+def wants_async(request: Request) -> bool:
+    """RFC 7240: ``Prefer: respond-async`` asks for 202 and a run to poll."""
+    preferences = request.headers.get("Prefer", "")
+    return any(p.strip().lower() == "respond-async" for p in preferences.split(","))
+
+
 def run_and_respond(request: Request, llm_request: LLMRequest) -> Response:
-    """Record and run ``llm_request`` for the caller; the body is the run's outcome."""
+    """Record ``llm_request`` for the caller and run it: here (200 with the outcome), or
+    with ``Prefer: respond-async`` on a task worker (202, ``Location`` of the run). A
+    stored run with the same Idempotency-Key comes back at once, still active (202) or
+    finished."""
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 0 < len(key) <= MAX_IDEMPOTENCY_KEY:
         raise errors.InvalidRequestError(
             f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters.",
             suggestion="Use a UUID as the key.",
         )
-    run = get_run_service().execute(authenticated_user(request), llm_request, key)
-    return Response(
-        {
-            "run_id": str(run.run_id),
-            "status": run.status,
-            "results": run.results,
-            "metadata": run.metadata,
-        }
-    )
+    service, user = get_run_service(), authenticated_user(request)
+    if wants_async(request):
+        run, _ = service.submit(user, llm_request, key, background=True)
+        if run.status == Run.Status.FAILED and run.error:
+            raise errors.LLMOrchestratorError.from_dict(run.error)
+    else:
+        run = service.execute(user, llm_request, key)
+    body = {
+        "run_id": str(run.run_id),
+        "status": run.status,
+        "results": run.results,
+        "metadata": run.metadata,
+    }
+    if not run.is_active:
+        return Response(body)
+    location = reverse("llm-run-detail", kwargs={"run_id": str(run.run_id)})
+    return Response(body, status=202, headers={"Location": location, "Retry-After": "1"})

@@ -16,10 +16,13 @@ __all__ = [
 
 
 class RunResultSerializer(serializers.Serializer[Any]):
+    """A run's outcome; while it is queued or running (202), results and metadata are
+    null and ``Location`` names the run to poll."""
+
     run_id = serializers.UUIDField()
     status = serializers.ChoiceField(choices=Run.Status.choices)
-    results = serializers.DictField()
-    metadata = serializers.DictField()
+    results = serializers.DictField(allow_null=True)
+    metadata = serializers.DictField(allow_null=True)
 
 
 class RunSerializer(serializers.ModelSerializer[Run]):
@@ -34,12 +37,17 @@ class RunSerializer(serializers.ModelSerializer[Run]):
             "resolved_models",
             "request_data",
             "request_options",
+            "timeout_ms",
+            "background",
             "status",
+            "attempts",
+            "progress",
             "results",
             "error",
             "metadata",
             "idempotency_key",
             "created_at",
+            "started_at",
             "finished_at",
         )
         read_only_fields = fields

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,6 +17,7 @@ from rest_framework.views import APIView
 
 from backend.llm.catalog import describe_operations
 from backend.llm.models import Run
+from backend.llm.runs import RunService, recover_runs
 from backend.llm.types import LLMRequest
 
 from .execution import (
@@ -36,6 +38,14 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     required=False,
     description="Same key and body: the stored run is returned without calling the model.",
 )
+PREFER = OpenApiParameter(
+    "Prefer",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="'respond-async': answer 202 at once with the queued run and its Location; "
+    "a task worker runs it (python manage.py db_worker).",
+)
 ERRORS = {status: ErrorSerializer for status in (400, 401, 403, 409, 429, 500, 502, 503, 504)}
 
 
@@ -46,8 +56,8 @@ def execute_schema(request: type[Any]) -> Callable[[F], F]:
     """The OpenAPI description shared by every endpoint that runs an operation."""
     decorator: Callable[[F], F] = extend_schema(
         request=request,
-        responses={200: RunResultSerializer, **ERRORS},
-        parameters=[IDEMPOTENCY_KEY],
+        responses={200: RunResultSerializer, 202: RunResultSerializer, **ERRORS},
+        parameters=[IDEMPOTENCY_KEY, PREFER],
     )
     return decorator
 
@@ -77,11 +87,21 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet[Run]):
     not_found_error = True
 
     def get_queryset(self) -> QuerySet[Run]:
+        # Reading runs is when a client would notice one stuck: recover those whose
+        # process died first (one indexed query when there are none).
+        recover_runs()
         runs = Run.objects.filter(owner=authenticated_user(self.request))
         for name in ("status", "feature", "operation", "mode"):
             if value := self.request.query_params.get(name):
                 runs = runs.filter(**{name: value})
         return runs
+
+    @extend_schema(request=None, responses={200: RunSerializer, 404: ErrorSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, run_id: str | None = None) -> Response:
+        """Cancel a queued or running run (a finished one is returned as it is)."""
+        run = RunService.cancel(self.get_object())
+        return Response(RunSerializer(run).data)
 
 
 class OperationsView(APIView):

@@ -118,6 +118,16 @@ def _lookup(exc: BaseException, table: ErrorMap) -> ErrorClass | None:
     return None
 
 
+def _classify(exc: BaseException, table: ErrorMap, overrides: ErrorMap) -> ErrorClass:
+    return (
+        _lookup(exc, overrides)
+        or _lookup(exc, STANDARD_ERROR_MAP)
+        or _lookup(exc, table)
+        or _lookup(exc, FALLBACK_ERROR_MAP)
+        or errors.ProviderError
+    )
+
+
 def translate(
     exc: BaseException,
     table: ErrorMap,
@@ -132,13 +142,14 @@ def translate(
     fallbacks."""
     if isinstance(exc, errors.LLMOrchestratorError):
         return exc
-    error_class = (
-        _lookup(exc, overrides or {})
-        or _lookup(exc, STANDARD_ERROR_MAP)
-        or _lookup(exc, table)
-        or _lookup(exc, FALLBACK_ERROR_MAP)
-        or errors.ProviderError
-    )
+    error_class = _classify(exc, table, overrides or {})
+    if error_class is errors.ProviderError:
+        # An integration may wrap a precise SDK or transport error (a refused connection)
+        # in a vague one of its own: the cause decides then.
+        for cause in list(exception_chain(exc))[1:]:
+            if (precise := _classify(cause, table, overrides or {})) is not errors.ProviderError:
+                error_class = precise
+                break
     detail = redact(str(exc) or type(exc).__name__, secrets)[:500]
     suggestion = (hints or {}).get(error_class)
     return error_class(

@@ -1,4 +1,4 @@
-"""``manage.py llm``: run an operation, list operations, list models."""
+"""``manage.py llm``: run an operation, list operations and models, recover runs."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from backend.llm.catalog import describe_operations
 from backend.llm.management.subcommands import subcommands
 from backend.llm.orchestrator import LLMOrchestrator
 from backend.llm.providers import ModelManager
+from backend.llm.runs import recover_runs
 from backend.llm.types import EXECUTION_MODES, LLMRequest
 
 
@@ -28,6 +29,10 @@ class Command(BaseCommand):
         run.add_argument("--timeout-ms", type=int, default=None)
         sub.add_parser("operations", help="List registered operations.")
         sub.add_parser("models", help="List aliases and provider status.")
+        sub.add_parser(
+            "recover",
+            help="Queue again (or fail) runs whose process died; for cron, workers do it too.",
+        )
         for extra in subcommands().values():
             extra.add_arguments(sub.add_parser(extra.name, help=extra.help))
 
@@ -39,6 +44,8 @@ class Command(BaseCommand):
             self._print(describe_operations(schemas=False))
         elif action == "models":
             self._print(ModelManager().describe())
+        elif action == "recover":
+            self._print({"recovered": recover_runs()})
         else:
             self._run(options)
 

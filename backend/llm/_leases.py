@@ -1,0 +1,126 @@
+"""Leases on runs: who runs a run, until when, and what happens when they stop.
+
+Every state change is one short conditional ``UPDATE`` (its own transaction), so two
+processes can never both own a run, and an outcome is written only by the lease holder
+still holding it (a cancelled or taken-over run ignores a late finisher).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import Run
+
+__all__ = ["Lease", "lease_seconds", "max_run_attempts", "worker_identity"]
+
+
+def lease_seconds() -> float:
+    """``LLM_RUN_LEASE_SECONDS``: how long a run is held without a renewal (default 30;
+    renewed every third of it). A run whose holder died is recovered after this long."""
+    return float(getattr(settings, "LLM_RUN_LEASE_SECONDS", 30.0))
+
+
+def max_run_attempts() -> int:
+    """``LLM_RUN_MAX_ATTEMPTS``: processes that may start a background run (default 3)."""
+    return int(getattr(settings, "LLM_RUN_MAX_ATTEMPTS", 3))
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Lease:
+    """The right to run one run, renewed in the background until ``release``.
+
+    ``lost`` is set when a renewal finds the run no longer ours (cancelled, or taken
+    over after we stalled): the holder should stop and write nothing.
+    """
+
+    def __init__(self, run_id: Any, owner: str) -> None:
+        self.run_id, self.owner = run_id, owner
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._renewer: threading.Thread | None = None
+
+    def _held(self) -> Any:
+        return Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING, lease_owner=self.owner)
+
+    @classmethod
+    def claim(cls, run_id: Any, owner: str | None = None) -> Lease | None:
+        """Start ``run_id`` if it is queued (or running with an expired lease): status
+        ``running``, one more attempt, the lease ours. None if someone else has it, or it
+        is finished or cancelled."""
+        lease = cls(run_id, owner or worker_identity())
+        now = timezone.now()
+        claimed = (
+            Run.objects.filter(pk=run_id)
+            .filter(
+                Q(status=Run.Status.QUEUED) | Q(status=Run.Status.RUNNING, lease_expires_at__lt=now)
+            )
+            .update(
+                status=Run.Status.RUNNING,
+                lease_owner=lease.owner,
+                lease_expires_at=now + timedelta(seconds=lease_seconds()),
+                attempts=F("attempts") + 1,
+                started_at=now,
+                progress=[],
+            )
+        )
+        if not claimed:
+            return None
+        lease._start_renewing()
+        return lease
+
+    def _start_renewing(self) -> None:
+        self._renewer = threading.Thread(
+            target=self._renew_until_released, name=f"lease-{self.run_id}", daemon=True
+        )
+        self._renewer.start()
+
+    def _renew_until_released(self) -> None:
+        period = lease_seconds() / 3
+        try:
+            while not self._stop.wait(period):
+                expires = timezone.now() + timedelta(seconds=lease_seconds())
+                if not self._held().update(lease_expires_at=expires):
+                    self.lost.set()
+                    return
+        except Exception:
+            # The database is unreachable: the lease will lapse and the run be recovered.
+            self.lost.set()
+        finally:
+            connection.close()  # this thread's own connection
+
+    def record_progress(self, node: dict[str, Any]) -> None:
+        """Append a finished node's summary, visible while the run is running."""
+        summary = {
+            key: node.get(key) for key in ("node", "model_id", "duration_ms", "status", "attempts")
+        }
+        run = Run.objects.filter(pk=self.run_id).only("progress").first()
+        if run is not None:
+            self._held().update(progress=[*run.progress, summary])
+
+    def finish(self, **fields: Any) -> bool:
+        """Write the outcome if the run is still ours; False if it is not (then nothing
+        is written: it was cancelled or taken over)."""
+        self.release()
+        return bool(
+            self._held().update(
+                lease_owner="", lease_expires_at=None, finished_at=timezone.now(), **fields
+            )
+        )
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._renewer is not None and self._renewer is not threading.current_thread():
+            self._renewer.join(timeout=10)

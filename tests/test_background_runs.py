@@ -1,0 +1,237 @@
+"""Background runs through Django's tasks framework: ``Prefer: respond-async``, real
+``manage.py db_worker`` processes on the test database, progress, cancellation, and a
+worker killed with SIGKILL in the middle of a run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+
+from backend.llm.models import Run
+from tests import api_support
+from tests.api_support import VALID
+from tests.subprocesses import ROOT
+from tests.test_api import EXECUTE, client_for, make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AGENTIC = {
+    "feature": "pillars",
+    "operation": "evaluate",
+    "mode": "agentic",
+    "data": {"pillars": [{"name": "Core", "description": "Puzzles"}] * 2},
+}
+
+
+@pytest.fixture(autouse=True)
+def fake_model() -> Iterator[None]:
+    api_support.OVERRIDE.clear()
+    with override_settings(LLM_ORCHESTRATOR_FACTORY="tests.api_support.fake_orchestrator"):
+        from backend.llm.runs import get_run_service
+
+        get_run_service.cache_clear()
+        yield
+        get_run_service.cache_clear()
+    api_support.OVERRIDE.clear()
+
+
+def submit(client: Any, body: dict[str, Any] = EXECUTE, **headers: Any) -> Any:
+    """POST ``body`` to run in the background (``Prefer: respond-async``)."""
+    return client.post(
+        "/api/llm/execute/", body, format="json", HTTP_PREFER="respond-async", **headers
+    )
+
+
+#: Workers started by the current test, stopped (and their pipes closed) after it.
+WORKERS: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_workers() -> Iterator[None]:
+    yield
+    while WORKERS:
+        stop(WORKERS.pop())
+
+
+def start_worker(*args: str, delay_s: float = 0.0, **env: str) -> subprocess.Popen[str]:
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--no-startup-delay",
+            "--interval",
+            "0.1",
+            *args,
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
+            "WORKER_DB_NAME": str(connection.settings_dict["NAME"]),
+            "WORKER_MODEL_DELAY_S": str(delay_s),
+            **env,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    WORKERS.append(worker)
+    return worker
+
+
+def stop(worker: subprocess.Popen[str]) -> str:
+    if worker.poll() is None:
+        worker.kill()
+    output, _ = worker.communicate(timeout=60)
+    return output
+
+
+def wait_for(condition: Callable[[], Any], timeout_s: float = 120.0) -> Any:
+    """Poll ``condition`` until it returns something truthy (generous: a loaded machine)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def status_of(run_id: str) -> str:
+    return Run.objects.get(pk=run_id).status
+
+
+def test_respond_async_queues_the_run_and_a_worker_runs_it():
+    alice = client_for(make_user("alice"))
+    response = submit(alice)
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "queued"
+    assert body["results"] is None
+    assert response["Location"] == f"/api/llm/runs/{body['run_id']}/"
+    assert alice.get(response["Location"]).json()["status"] == "queued"  # no worker yet
+    worker = start_worker("--batch")
+    assert worker.wait(timeout=120) == 0, stop(worker)
+    run = alice.get(response["Location"]).json()
+    assert run["status"] == "succeeded"
+    assert run["results"] == VALID
+    assert run["attempts"] == 1
+    assert run["background"] is True
+
+
+def test_progress_shows_each_agent_as_it_finishes_then_the_run_succeeds():
+    alice = client_for(make_user("alice"))
+    run_id = submit(alice, AGENTIC).json()["run_id"]
+    worker = start_worker("--batch", delay_s=0.7)
+    try:
+        seen = wait_for(
+            lambda: (
+                (run := alice.get(f"/api/llm/runs/{run_id}/").json())["status"] == "running"
+                and run["progress"]
+                and run
+            )
+        )
+        assert {node["node"].removeprefix("agent:") for node in seen["progress"]} <= {
+            "completeness",
+            "contradictions",
+            "context",
+            "cross_check",
+        }
+        assert all(node["duration_ms"] > 0 for node in seen["progress"])
+        assert worker.wait(timeout=120) == 0
+    finally:
+        output = stop(worker)
+    run = alice.get(f"/api/llm/runs/{run_id}/").json()
+    assert run["status"] == "succeeded", output
+    finished = {node["node"].removeprefix("agent:") for node in run["progress"]}
+    assert {"completeness", "contradictions"} <= finished  # no context given: skipped
+
+
+def test_the_same_key_returns_the_queued_run_at_once():
+    alice = client_for(make_user("alice"))
+    first = submit(alice, HTTP_IDEMPOTENCY_KEY="k")
+    again = alice.post("/api/llm/execute/", EXECUTE, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    assert again.status_code == 202  # still queued: no waiting, no second run
+    assert again.json()["run_id"] == first.json()["run_id"]
+    other = submit(alice, {**EXECUTE, "mode": "agentic"}, HTTP_IDEMPOTENCY_KEY="k")
+    assert other.status_code == 409
+    assert Run.objects.count() == 1
+
+
+def test_a_cancelled_queued_run_is_never_run():
+    alice = client_for(make_user("alice"))
+    run_id = submit(alice).json()["run_id"]
+    cancelled = alice.post(f"/api/llm/runs/{run_id}/cancel/")
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    worker = start_worker("--batch")
+    assert worker.wait(timeout=120) == 0
+    run = Run.objects.get(pk=run_id)
+    assert run.status == Run.Status.CANCELLED
+    assert run.attempts == 0
+    assert client_for(make_user("bob")).post(f"/api/llm/runs/{run_id}/cancel/").status_code == 404
+
+
+def test_a_running_run_is_cancelled_and_its_worker_writes_nothing_after():
+    alice = client_for(make_user("alice"))
+    run_id = submit(alice, AGENTIC).json()["run_id"]
+    worker = start_worker("--batch", delay_s=1.0, LLM_RUN_LEASE_SECONDS="1.5")
+    try:
+        wait_for(lambda: status_of(run_id) == Run.Status.RUNNING)
+        assert alice.post(f"/api/llm/runs/{run_id}/cancel/").json()["status"] == "cancelled"
+        assert worker.wait(timeout=120) == 0
+    finally:
+        stop(worker)
+    run = Run.objects.get(pk=run_id)
+    assert run.status == Run.Status.CANCELLED
+    assert run.results is None
+
+
+def test_a_killed_workers_run_is_taken_over_by_another_worker():
+    alice = client_for(make_user("alice"))
+    run_id = submit(alice).json()["run_id"]
+    first = start_worker(delay_s=30.0, LLM_RUN_LEASE_SECONDS="1")  # 30 s per call
+    try:
+        wait_for(lambda: status_of(run_id) == Run.Status.RUNNING)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    finally:
+        stop(first)
+    with override_settings(LLM_RUN_LEASE_SECONDS=1.0):
+        # Reading the run after its lease lapsed hands it back to the queue.
+        wait_for(lambda: alice.get(f"/api/llm/runs/{run_id}/").json()["status"] == "queued")
+    second = start_worker("--batch", LLM_RUN_LEASE_SECONDS="1")
+    assert second.wait(timeout=120) == 0, stop(second)
+    run = Run.objects.get(pk=run_id)
+    assert run.status == Run.Status.SUCCEEDED
+    assert run.attempts == 2
+    assert run.results == VALID
+    assert not Run.objects.filter(status=Run.Status.RUNNING).exists()
+
+
+def test_a_run_whose_workers_keep_dying_fails_with_a_typed_error():
+    alice = client_for(make_user("alice"))
+    run_id = submit(alice).json()["run_id"]
+    worker = start_worker(delay_s=30.0, LLM_RUN_LEASE_SECONDS="1")
+    try:
+        wait_for(lambda: status_of(run_id) == Run.Status.RUNNING)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    finally:
+        stop(worker)
+    with override_settings(LLM_RUN_LEASE_SECONDS=1.0, LLM_RUN_MAX_ATTEMPTS=1):
+        run = wait_for(
+            lambda: (r := alice.get(f"/api/llm/runs/{run_id}/").json())["status"] == "failed" and r
+        )
+    assert run["error"]["code"] == "agent_failure"
+    assert run["error"]["context"]["reason"] == "worker_lost"
+    assert run["error"]["suggestion"]
