@@ -16,7 +16,11 @@ import tempfile
 import urllib.parse
 from pathlib import Path
 
-DEFAULT_TESTS = ["tests/test_api.py", "tests/test_openapi_conformance.py"]
+DEFAULT_TESTS = [
+    "tests/test_api.py",
+    "tests/test_openapi_conformance.py",
+    "tests/test_background_runs.py",
+]
 
 
 def main() -> int:
