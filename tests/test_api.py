@@ -427,3 +427,30 @@ def test_an_unreachable_provider_is_a_503_whichever_the_vendor(
     response = alice.post("/api/llm/execute/", {**EXECUTE, "model": model}, format="json")
     assert response.status_code == 503, response.json()
     assert error_of(response)["code"] == "model_unavailable"
+
+
+@pytest.mark.parametrize("depth", [20, 256, 2_000, 100_000])
+def test_deeply_nested_json_is_a_400_at_any_depth(alice, depth):
+    body = '{"feature": "pillars", "operation": "validate", "data": ' + "[" * depth
+    body += "]" * depth + "}"
+    response = alice.post("/api/llm/execute/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert error_of(response)["code"] in ("invalid_request", "validation_error")
+    assert Run.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/llm/runs/?status=%00",
+        "/api/llm/runs/?feature=a%00b",
+        "/api/llm/runs/?%00=x",
+        "/api/designs/?title=%00",
+        "/api/llm/runs/%00/",
+    ],
+)
+def test_a_nul_anywhere_in_the_url_is_a_400(alice, url):
+    response = alice.get(url)
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "invalid_request"
+    assert alice.get("/api/llm/runs/").status_code == 200
