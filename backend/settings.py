@@ -129,7 +129,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ("rest_framework.permissions.IsAuthenticated",),
     # A JSON API: one body format to document, validate and size-limit.
     "DEFAULT_PARSER_CLASSES": ("backend.llm.api.parsers.JSONParser",),
-    "DEFAULT_THROTTLE_CLASSES": ("rest_framework.throttling.UserRateThrottle",),
+    # Counted in the database: a limit holds across every web process.
+    "DEFAULT_THROTTLE_CLASSES": ("backend.llm.api.throttling.SharedUserRateThrottle",),
     "DEFAULT_THROTTLE_RATES": {
         "user": env("API_RATE_USER", "600/min"),
         "llm_execute": env("API_RATE_LLM_EXECUTE", "60/min"),
@@ -149,6 +150,8 @@ SPECTACULAR_SETTINGS = {
     "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
+    # Like every endpoint: the schema and its docs need a login (token or session).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [

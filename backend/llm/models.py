@@ -7,7 +7,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
-__all__ = ["Run"]
+__all__ = ["Run", "ThrottleCount"]
 
 
 class Run(models.Model):
@@ -84,3 +84,20 @@ class Run(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+
+class ThrottleCount(models.Model):
+    """Requests of one client in one fixed window, counted in the database so that every
+    web process shares the limit (``backend.llm.api.throttling``)."""
+
+    key = models.CharField(max_length=200)
+    window = models.BigIntegerField(help_text="window start, in whole windows since 1970")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("key", "window"), name="unique_throttle_window"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.window}: {self.count}"

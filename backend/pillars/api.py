@@ -34,10 +34,18 @@ class PillarSerializer(serializers.ModelSerializer[Pillar]):
         fields = ("id", "design", "name", "description", "position", "created_at", "updated_at")
         read_only_fields = ("created_at", "updated_at")
 
-    def validate_design(self, design: GameDesign) -> GameDesign:
-        if design.owner_id != self.context["request"].user.pk:
-            raise serializers.ValidationError("No such game design.")
-        return design
+    def get_fields(self) -> dict[str, Any]:
+        # Only the caller's designs can be chosen: another user's design and a missing one
+        # get the same "does not exist", so the answer reveals nothing.
+        fields = super().get_fields()
+        user = getattr(self.context.get("request"), "user", None)
+        design = fields["design"]
+        if isinstance(design, serializers.PrimaryKeyRelatedField):
+            owner = getattr(user, "pk", None)
+            design.queryset = (
+                GameDesign.objects.filter(owner=owner) if owner else GameDesign.objects.none()
+            )
+        return fields
 
 
 class GameDesignSerializer(serializers.ModelSerializer[GameDesign]):

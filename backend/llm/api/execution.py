@@ -3,21 +3,19 @@ endpoint that calls a model (``/api/llm/execute/`` and the pillar actions)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.models import User
 from django.urls import reverse
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from backend.llm import exceptions as errors
 from backend.llm.models import Run
 from backend.llm.runs import get_run_service
 from backend.llm.types import LLMRequest
+
+from .throttling import ExecuteRateThrottle
 
 __all__ = [
     "CanExecuteRuns",
@@ -47,17 +45,6 @@ class CanExecuteRuns(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return bool(request.user and request.user.has_perm("llm.add_run"))
-
-
-class ExecuteRateThrottle(UserRateThrottle):
-    scope = "llm_execute"
-
-    def get_rate(self) -> str | None:
-        # Read at request time (DRF binds THROTTLE_RATES at import), so a settings
-        # change applies without a restart.
-        rates: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES
-        rate = rates.get(self.scope)
-        return str(rate) if rate else None
 
 
 def wants_async(request: Request) -> bool:

@@ -1,0 +1,79 @@
+"""Throttles whose counts live in the database, so a limit holds across every web
+process and machine (DRF's own keep them in the per-process cache: with 2 workers, a
+limit of 60/min let 120 through). Fixed windows, counted by one atomic ``UPDATE``."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
+
+if TYPE_CHECKING:  # DRF imports this module while rest_framework.views loads
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+__all__ = ["ExecuteRateThrottle", "SharedUserRateThrottle"]
+
+
+class SharedUserRateThrottle(BaseThrottle):
+    """``DEFAULT_THROTTLE_RATES[scope]`` per authenticated user (or client address)."""
+
+    scope = "user"
+
+    def __init__(self) -> None:
+        self._wait: float | None = None
+
+    def rate(self) -> tuple[int, int] | None:
+        # Read at request time (DRF binds THROTTLE_RATES at import), so a settings
+        # change applies without a restart.
+        rates: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES
+        rate = rates.get(self.scope)
+        if not rate:
+            return None
+        allowed, _, period = str(rate).partition("/")  # "60/min", as DRF writes rates
+        return int(allowed), _PERIODS[period[:1]]
+
+    def allow_request(self, request: Request, view: APIView) -> bool:
+        rate = self.rate()
+        if rate is None:
+            return True
+        allowed, period = rate
+        now = time.time()
+        window = int(now // period)
+        user = request.user
+        ident = f"user:{user.pk}" if user and user.is_authenticated else self.get_ident(request)
+        count = _count(f"{self.scope}:{ident}", window)
+        self._wait = period - now % period
+        return count <= allowed
+
+    def wait(self) -> float | None:
+        return self._wait
+
+
+class ExecuteRateThrottle(SharedUserRateThrottle):
+    """Runs cost money: ``llm_execute`` (``API_RATE_LLM_EXECUTE``, default 60/min)."""
+
+    scope = "llm_execute"
+
+
+def _count(key: str, window: int) -> int:
+    """This request's number within ``key``'s ``window`` (1 for the first)."""
+    from backend.llm.models import ThrottleCount  # models load after settings
+
+    counted = ThrottleCount.objects.filter(key=key, window=window)
+    with transaction.atomic():
+        if not counted.update(count=F("count") + 1):
+            try:
+                with transaction.atomic():
+                    ThrottleCount.objects.create(key=key, window=window, count=1)
+            except IntegrityError:  # another process created it first
+                counted.update(count=F("count") + 1)
+            else:
+                ThrottleCount.objects.filter(key=key, window__lt=window).delete()
+        return counted.values_list("count", flat=True).get()
