@@ -6,6 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 import dj_database_url
 import django_stubs_ext
 from dotenv import dotenv_values
@@ -29,8 +31,17 @@ def _dotenv(path: str) -> dict[str, str]:
     return {k: v for k, v in dotenv_values(path).items() if v} if os.path.isfile(path) else {}
 
 
-SECRET_KEY = env("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me")
-DEBUG = env("DJANGO_DEBUG", "0") == "1"
+#: ``DJANGO_PRODUCTION=1`` (set by gunicorn.conf.py): no development fallbacks, HTTPS only.
+PRODUCTION = env("DJANGO_PRODUCTION") == "1"
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. In production it must be a long random value, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+        )
+    SECRET_KEY = "dev-only-insecure-key-change-me"
+DEBUG = env("DJANGO_DEBUG", "0") == "1" and not PRODUCTION
 ALLOWED_HOSTS = [
     h for h in env("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",") if h
 ]
@@ -110,6 +121,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             str(Path(tempfile.gettempdir()) / f"pixe-test-{os.getpid()}.sqlite3"),
         )
     }
+
+if PRODUCTION:
+    # What ``manage.py check --deploy`` asks for. Behind a proxy that terminates TLS, it
+    # must set X-Forwarded-Proto; DJANGO_SECURE_SSL_REDIRECT=0 if the proxy redirects.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env("DJANGO_SECURE_SSL_REDIRECT", "1") == "1"
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(env("DJANGO_SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
 
 # Background runs (``Prefer: respond-async``): Django's tasks framework (the django-tasks
 # backport), stored in the database; workers: ``python manage.py db_worker``.

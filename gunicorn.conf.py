@@ -1,0 +1,22 @@
+"""gunicorn's settings for the production web process (read from the working directory:
+``.venv/bin/gunicorn backend.wsgi``). Timeouts follow the runs' deadline, so gunicorn
+never kills a request that is still within it."""
+
+import os
+
+# The orchestrator's default deadline per run (LLM_ORCHESTRATOR_DEFAULT_TIMEOUT_MS).
+_run_deadline_s = int(os.environ.get("LLM_ORCHESTRATOR_DEFAULT_TIMEOUT_MS", "120000")) / 1000
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
+# Threads: a worker waiting on a model still answers other requests (and its heartbeat).
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# A request may run a model for the whole deadline; a worker is only killed past it.
+timeout = int(_run_deadline_s + 30)
+# On SIGTERM, requests in flight get the same; runs still going after that are recovered
+# from their lease (backend/llm/runs.py), never left "running".
+graceful_timeout = int(_run_deadline_s + 10)
+keepalive = 5
+raw_env = ["DJANGO_PRODUCTION=1"]
+accesslog = "-"

@@ -1,0 +1,35 @@
+"""Production settings: no development fallbacks, Django's deployment checks pass, and
+gunicorn's timeouts cover a run's deadline."""
+
+from __future__ import annotations
+
+import runpy
+
+from tests.subprocesses import ROOT, run_python
+
+KEY = "k" * 20 + "-production-secret-0123456789-abcdefghijklmnop"
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run_python(["manage.py", "check"], DJANGO_PRODUCTION="1", DJANGO_SECRET_KEY="")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stdout
+
+
+def test_deployment_checks_pass_in_production():
+    result = run_python(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        DJANGO_PRODUCTION="1",
+        DJANGO_SECRET_KEY=KEY,
+        DJANGO_ALLOWED_HOSTS="pixe.example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_gunicorn_waits_longer_than_a_run_may_take():
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert config["timeout"] > 120  # the default run deadline, in seconds
+    assert config["graceful_timeout"] > 120
+    assert "DJANGO_PRODUCTION=1" in config["raw_env"]
