@@ -6,10 +6,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from django.core.exceptions import ImproperlyConfigured
-
 import dj_database_url
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
 from dotenv import dotenv_values
 
 # Lets `ModelAdmin[Run]`, `QuerySet[Run]`, ... be written at runtime (for mypy). DRF's
