@@ -21,6 +21,7 @@ DEFAULT_TESTS = [
     "tests/test_openapi_conformance.py",
     "tests/test_background_runs.py",
     "tests/test_fuzz_api.py",
+    "tests/test_multiprocess_api.py",
 ]
 
 
