@@ -39,6 +39,7 @@ bench: setup
 	$(RUN) python bench/agentic_parallel.py
 	$(RUN) python bench/api_overhead.py
 	$(RUN) python bench/concurrency.py
+	$(RUN) python bench/queue_throughput.py
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis

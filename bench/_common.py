@@ -48,3 +48,13 @@ def test_model_orchestrator() -> Any:
     from backend.llm.testing import TestModel, manager_for
 
     return LLMOrchestrator(model_manager=manager_for(TestModel()))
+
+
+def latency_orchestrator() -> Any:
+    """An orchestrator whose model answers (schema-valid) after ``BENCH_MODEL_LATENCY_S``
+    seconds (default 0.1): a model call's wait without a model (``queue_throughput.py``)."""
+    from backend.llm import LLMOrchestrator
+    from backend.llm.testing import TestModel, manager_for
+
+    delay = float(os.environ.get("BENCH_MODEL_LATENCY_S", "0.1"))
+    return LLMOrchestrator(model_manager=manager_for(TestModel(delay_s=delay)))

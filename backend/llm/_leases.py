@@ -49,6 +49,7 @@ class Lease:
     def __init__(self, run_id: Any, owner: str) -> None:
         self.run_id, self.owner = run_id, owner
         self.lost = threading.Event()
+        self.progress: list[dict[str, Any]] = []
         self._stop = threading.Event()
         self._renewer: threading.Thread | None = None
 
@@ -103,12 +104,9 @@ class Lease:
 
     def record_progress(self, node: dict[str, Any]) -> None:
         """Append a finished node's summary, visible while the run is running."""
-        summary = {
-            key: node.get(key) for key in ("node", "model_id", "duration_ms", "status", "attempts")
-        }
-        run = Run.objects.filter(pk=self.run_id).only("progress").first()
-        if run is not None:
-            self._held().update(progress=[*run.progress, summary])
+        keys = ("node", "model_id", "duration_ms", "status", "attempts")
+        self.progress.append({key: node.get(key) for key in keys})
+        self._held().update(progress=self.progress)
 
     def finish(self, **fields: Any) -> bool:
         """Write the outcome if the run is still ours; False if it is not (then nothing

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
@@ -33,7 +34,14 @@ from .types import LLMRequest
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-__all__ = ["RunCancelledError", "RunService", "get_run_service", "recover_runs", "request_hash"]
+__all__ = [
+    "RunCancelledError",
+    "RunService",
+    "get_run_service",
+    "recover_runs",
+    "recover_runs_now_and_then",
+    "request_hash",
+]
 
 
 class RunCancelledError(Exception):
@@ -211,6 +219,19 @@ def enqueue(run: Run) -> None:
 
     result = execute_run.enqueue(str(run.run_id))
     Run.objects.filter(pk=run.pk).update(task_id=str(result.id)[:64])
+
+
+_last_recovery = 0.0
+
+
+def recover_runs_now_and_then() -> None:
+    """``recover_runs`` at most once per third of a lease in this process (a worker calls
+    it before every run; a lapsed lease cannot be noticed sooner anyway)."""
+    global _last_recovery
+    now = time.monotonic()
+    if now - _last_recovery >= lease_seconds() / 3:
+        _last_recovery = now
+        recover_runs()
 
 
 def recover_runs() -> int:

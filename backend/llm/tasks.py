@@ -11,7 +11,7 @@ from __future__ import annotations
 from django_tasks import task
 
 from .models import Run
-from .runs import get_run_service, recover_runs
+from .runs import get_run_service, recover_runs_now_and_then
 
 __all__ = ["execute_run"]
 
@@ -21,7 +21,7 @@ def execute_run(run_id: str) -> str:
     """Run the stored run ``run_id`` (if it is still queued, or its lease expired) and
     return its final status."""
 
-    recover_runs()  # runs whose worker died are taken over here too
+    recover_runs_now_and_then()  # runs whose worker died are taken over here too
     run = Run.objects.filter(pk=run_id).first()
     if run is None:
         return "missing"
