@@ -235,3 +235,20 @@ def test_a_run_whose_workers_keep_dying_fails_with_a_typed_error():
     assert run["error"]["code"] == "agent_failure"
     assert run["error"]["context"]["reason"] == "worker_lost"
     assert run["error"]["suggestion"]
+
+
+def test_sigterm_hands_the_run_back_and_the_worker_stops_within_seconds():
+    alice = client_for(make_user("alice"))
+    run_id = submit(alice).json()["run_id"]
+    worker = start_worker(delay_s=60.0)
+    wait_for(lambda: status_of(run_id) == Run.Status.RUNNING)
+    stopped_at = time.monotonic()
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(timeout=60)
+    assert time.monotonic() - stopped_at < 10  # not the run's 60 s
+    run = Run.objects.get(pk=run_id)
+    assert run.status == Run.Status.QUEUED
+    assert run.attempts == 0  # the hand-back does not count against the run
+    second = start_worker("--batch")
+    assert second.wait(timeout=120) == 0
+    assert Run.objects.get(pk=run_id).status == Run.Status.SUCCEEDED

@@ -82,3 +82,52 @@ def test_run_prints_results_and_metadata_from_a_fresh_process():
     assert set(payload["results"]) >= {"is_valid", "score", "feedback"}
     assert payload["metadata"]["models_used"] == ["local:smollm2-135m-instruct.q4_1"]
     assert payload["metadata"]["execution_mode"] == "monolithic"
+
+
+EVALUATE = json.dumps(
+    {
+        "pillars": [
+            {"name": "Core", "description": "Players solve puzzles"},
+            {"name": "Story", "description": "Every level tells part of the tale"},
+        ],
+        "context": {"genre": "puzzle"},
+    }
+)
+
+
+@pytest.mark.embedded
+@pytest.mark.parametrize(
+    ("args", "after_s"),
+    [
+        # 1 s: Django is up and the embedded llama.cpp server is starting.
+        (["pillars.validate", "--data", '{"name": "C", "description": "P"}'], 1.0),
+        (["pillars.validate", "--data", '{"name": "C", "description": "P"}'], 1.5),
+        # 5 s: the agents of an agentic run are running on the embedded model.
+        (["pillars.evaluate", "--mode", "agentic", "--data", EVALUATE], 5.0),
+        (["pillars.evaluate", "--mode", "agentic", "--data", EVALUATE], 7.0),
+    ],
+)
+def test_ctrl_c_ends_the_command_within_seconds(args, after_s):
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "llm", "run", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(after_s)
+    if process.poll() is not None:  # finished first: a fast machine, nothing to stop
+        process.communicate()
+        return
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert time.monotonic() - sent < 5
+    # 130 and a "cancelled" error once the run started; before (Django still loading)
+    # Python's own KeyboardInterrupt ends it, by the signal.
+    assert process.returncode in (130, -signal.SIGINT)
+    if process.returncode == 130:
+        assert "cancelled" in stderr

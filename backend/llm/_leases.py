@@ -118,6 +118,19 @@ class Lease:
             )
         )
 
+    def hand_back(self) -> bool:
+        """Put the run back in the queue (this process is stopping); False if it is no
+        longer ours. The attempt does not count: it was not the run's fault."""
+        self.release()
+        return bool(
+            self._held().update(
+                status=Run.Status.QUEUED,
+                lease_owner="",
+                lease_expires_at=None,
+                attempts=F("attempts") - 1,
+            )
+        )
+
     def release(self) -> None:
         self._stop.set()
         if self._renewer is not None and self._renewer is not threading.current_thread():

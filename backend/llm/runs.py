@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 __all__ = [
+    "ProcessStoppingError",
     "RunCancelledError",
     "RunService",
     "get_run_service",
@@ -46,6 +47,12 @@ __all__ = [
 
 class RunCancelledError(Exception):
     """Raised inside a run whose lease was lost (cancelled, or taken over)."""
+
+
+class ProcessStoppingError(BaseException):
+    """Raised inside a run whose process was asked to stop (SIGTERM to a worker): the run
+    goes back to the queue for another worker. A BaseException, like KeyboardInterrupt,
+    so that no ``except Exception`` on the way swallows it."""
 
 
 def request_hash(request: LLMRequest) -> str:
@@ -140,6 +147,10 @@ class RunService:
                 lease.release()  # cancelled or taken over: the outcome is not ours
             else:
                 lease.finish(status=Run.Status.FAILED, error=outcome.to_dict())
+        except ProcessStoppingError:
+            if lease.hand_back():
+                enqueue(run)
+            raise
         except BaseException:  # Ctrl-C, SystemExit: the run is cancelled, then let through
             lease.finish(status=Run.Status.CANCELLED, error=_cancelled(run).to_dict())
             raise

@@ -8,10 +8,17 @@ share the database, on any number of machines. Another backend (Celery, RQ, ...)
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from types import FrameType
+from typing import Any
+
 from django_tasks import task
 
 from .models import Run
-from .runs import get_run_service, recover_runs_now_and_then
+from .runs import ProcessStoppingError, get_run_service, recover_runs_now_and_then
 
 __all__ = ["execute_run"]
 
@@ -26,7 +33,35 @@ def execute_run(run_id: str) -> str:
     if run is None:
         return "missing"
     try:
-        return get_run_service().run(run).status
+        with _stop_on_signal():
+            return get_run_service().run(run).status
+    except ProcessStoppingError:
+        return "handed back"  # queued again for another worker
     except Exception:
         # The typed error is stored with the run; the task itself did its job.
         return Run.Status.FAILED
+
+
+@contextlib.contextmanager
+def _stop_on_signal() -> Iterator[None]:
+    """SIGTERM or SIGINT while a run is in progress: the worker's own handler runs (it
+    stops taking tasks), and the run is interrupted to be handed back at once instead of
+    holding the shutdown for up to its whole deadline."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach only the main thread: nothing to hook
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def stop(signum: int, frame: FrameType | None) -> Any:
+        handler = previous[signal.Signals(signum)]
+        if callable(handler):
+            handler(signum, frame)
+        raise ProcessStoppingError(signal.strsignal(signum))
+
+    for sig in previous:
+        signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -13,7 +19,7 @@ from backend.llm.management.subcommands import subcommands
 from backend.llm.orchestrator import LLMOrchestrator
 from backend.llm.providers import ModelManager
 from backend.llm.runs import recover_runs
-from backend.llm.types import EXECUTION_MODES, LLMRequest
+from backend.llm.types import EXECUTION_MODES, LLMRequest, LLMResponse
 
 
 class Command(BaseCommand):
@@ -68,7 +74,7 @@ class Command(BaseCommand):
                     "timeout_ms": options["timeout_ms"],
                 }
             )
-            response = LLMOrchestrator().execute(request)
+            response = _interruptible(lambda: LLMOrchestrator().execute(request))
         except exceptions.LLMOrchestratorError as error:
             self.stderr.write(json.dumps({"error": error.to_dict()}, indent=2, default=str))
             raise CommandError(f"{error.code}: {error.message}", returncode=2) from error
@@ -76,3 +82,40 @@ class Command(BaseCommand):
 
     def _print(self, payload: object) -> None:
         self.stdout.write(json.dumps(payload, indent=2, default=str))
+
+
+def _interruptible(work: Callable[[], LLMResponse]) -> LLMResponse:
+    """``work()`` in a thread, so that Ctrl-C (or SIGTERM) ends the command at once: the
+    main thread only waits. Stopping the run means stopping the process (the embedded
+    model's server lives in it, and its native threads cannot be interrupted; joining them
+    at exit is what hung), so the command says the run was cancelled and exits."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        error = exceptions.InvalidRequestError(
+            f"The run was cancelled ({signal.strsignal(signum)}).", cancelled=True
+        )
+        sys.stderr.write(json.dumps({"error": error.to_dict()}, indent=2) + "\n")
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(130)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        worker = threading.Thread(target=target, name="llm-run", daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(timeout=0.1)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if "error" in outcome:
+        raise outcome["error"]
+    result: LLMResponse = outcome["value"]
+    return result
