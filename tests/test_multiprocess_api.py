@@ -163,3 +163,21 @@ def test_200_background_runs_through_two_web_and_two_task_processes(processes):
     assert Run.objects.count() == 200
     assert Run.objects.filter(status=Run.Status.SUCCEEDED).count() == 200
     assert not any("database is locked" in output for output in outputs)
+
+
+def test_50_parallel_posts_with_one_key_make_one_run(processes):
+    token = Token.objects.create(user=make_user("alice")).key
+    urls = web_servers(processes, 2, API_RATE_LLM_EXECUTE="10000/min", API_RATE_USER="10000/min")
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(
+            pool.map(
+                lambda i: post(urls[i % 2], token, EXECUTE, **{"Idempotency-Key": "one"}),
+                range(50),
+            )
+        )
+    assert {status for status, _ in answers} <= {200, 202}, answers[:3]
+    assert len({body["run_id"] for _, body in answers}) == 1
+    run = Run.objects.get()
+    assert run.status == Run.Status.SUCCEEDED
+    assert run.metadata is not None
+    assert run.metadata["nodes"][0]["attempts"] == 1  # one model call
