@@ -125,9 +125,14 @@ def test_ctrl_c_ends_the_command_within_seconds(args, after_s):
     sent = time.monotonic()
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
-    assert time.monotonic() - sent < 5
-    # 130 and a "cancelled" error once the run started; before (Django still loading)
-    # Python's own KeyboardInterrupt ends it, by the signal.
-    assert process.returncode in (130, -signal.SIGINT)
+    elapsed = time.monotonic() - sent
+    assert process.returncode in (130, -signal.SIGINT), stderr[-2000:]
     if process.returncode == 130:
+        # The command's own handler: the run (embedded server start-up included) waits in
+        # a thread, so the process ends at once.
+        assert elapsed < 5, (elapsed, stderr[-2000:])
         assert "cancelled" in stderr
+    else:
+        # Still loading Django: Python's own KeyboardInterrupt, once the C call in progress
+        # returns (loading a shared library from a cold disk can take seconds).
+        assert elapsed < 30, (elapsed, stderr[-2000:])
