@@ -117,6 +117,9 @@ def test_ctrl_c_ends_the_command_within_seconds(args, after_s):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # As in a terminal: a test run started in the background (``make test &``)
+        # inherits SIGINT ignored, and so would the command.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(after_s)
     if process.poll() is not None:  # finished first: a fast machine, nothing to stop
