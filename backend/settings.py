@@ -139,6 +139,18 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 LLM_RUN_LEASE_SECONDS = float(env("LLM_RUN_LEASE_SECONDS") or 30)
 LLM_RUN_MAX_ATTEMPTS = int(env("LLM_RUN_MAX_ATTEMPTS") or 3)
 
+# Throttle counts: in the database by default; THROTTLE_CACHE_URL=redis://... counts them
+# in Redis instead (django's RedisCache; needs the redis package).
+if env("THROTTLE_CACHE_URL"):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "throttle": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env("THROTTLE_CACHE_URL"),
+        },
+    }
+    THROTTLE_CACHE = "throttle"
+
 # Request bodies: 256 KiB at most (the orchestrator itself caps `data` at 20,000 characters).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 

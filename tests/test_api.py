@@ -463,3 +463,27 @@ def test_a_nul_anywhere_in_the_url_is_a_400(alice, url):
     assert response.status_code == 400
     assert error_of(response)["code"] == "invalid_request"
     assert alice.get("/api/llm/runs/").status_code == 200
+
+
+def test_throttle_counts_can_live_in_a_shared_cache_instead(alice):
+    # THROTTLE_CACHE names a cache every process shares (Redis in production); a local
+    # memory cache stands in for it here, in one process.
+    from rest_framework.settings import api_settings
+
+    from backend.llm.models import ThrottleCount
+
+    caches = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        "throttle": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    rates = {"user": "1000/min", "llm_execute": "2/day"}
+    with override_settings(
+        CACHES=caches,
+        THROTTLE_CACHE="throttle",
+        REST_FRAMEWORK={**api_settings.user_settings, "DEFAULT_THROTTLE_RATES": rates},
+    ):
+        codes = [
+            alice.post("/api/llm/execute/", EXECUTE, format="json").status_code for _ in range(3)
+        ]
+    assert codes == [200, 200, 429]
+    assert not ThrottleCount.objects.exists()

@@ -1,12 +1,16 @@
-"""Throttles whose counts live in the database, so a limit holds across every web
-process and machine (DRF's own keep them in the per-process cache: with 2 workers, a
-limit of 60/min let 120 through). Fixed windows, counted by one atomic ``UPDATE``."""
+"""Throttles whose counts every web process shares, so a limit holds across processes
+and machines (DRF's own keep them in the per-process cache: with 2 workers, a limit of
+60/min let 120 through). Fixed windows, counted by one atomic ``UPDATE`` in the database,
+or by ``incr`` in a shared cache when ``THROTTLE_CACHE`` names one (Redis: set
+``THROTTLE_CACHE_URL``)."""
 
 from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+from django.core.cache import caches
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from rest_framework.settings import api_settings
@@ -48,7 +52,7 @@ class SharedUserRateThrottle(BaseThrottle):
         window = int(now // period)
         user = request.user
         ident = f"user:{user.pk}" if user and user.is_authenticated else self.get_ident(request)
-        count = _count(f"{self.scope}:{ident}", window)
+        count = _count(f"{self.scope}:{ident}", window, period)
         self._wait = period - now % period
         return count <= allowed
 
@@ -62,8 +66,24 @@ class ExecuteRateThrottle(SharedUserRateThrottle):
     scope = "llm_execute"
 
 
-def _count(key: str, window: int) -> int:
-    """This request's number within ``key``'s ``window`` (1 for the first)."""
+def _count(key: str, window: int, period: int) -> int:
+    """This request's number within ``key``'s ``window`` (1 for the first): in the cache
+    named by ``settings.THROTTLE_CACHE`` when set (e.g. Redis, whose ``incr`` is atomic),
+    else in the database."""
+    alias = getattr(settings, "THROTTLE_CACHE", None)
+    if alias:
+        cache = caches[alias]
+        name = f"throttle:{key}:{window}"
+        cache.add(name, 0, timeout=period + 1)
+        try:
+            return int(cache.incr(name))
+        except ValueError:  # expired between add and incr: a new window
+            cache.add(name, 1, timeout=period + 1)
+            return 1
+    return _count_in_database(key, window)
+
+
+def _count_in_database(key: str, window: int) -> int:
     from backend.llm.models import ThrottleCount  # models load after settings
 
     counted = ThrottleCount.objects.filter(key=key, window=window)
