@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test import override_settings
+from django_tasks_db.models import DBTaskResult
 
 from backend.llm.models import Run
 from tests import api_support
@@ -216,6 +217,9 @@ def test_a_killed_workers_run_is_taken_over_by_another_worker():
     assert run.attempts == 2
     assert run.results == VALID
     assert not Run.objects.filter(status=Run.Status.RUNNING).exists()
+    # The dead worker's task is not left "running" in the tasks backend either.
+    statuses = sorted(DBTaskResult.objects.values_list("status", flat=True))
+    assert statuses == ["FAILED", "SUCCESSFUL"]
 
 
 def test_a_run_whose_workers_keep_dying_fails_with_a_typed_error():

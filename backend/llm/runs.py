@@ -224,6 +224,12 @@ def _reset(setting: str, **kwargs: object) -> None:
 setting_changed.connect(_reset, weak=False, dispatch_uid="llm-run-service-reset")
 
 
+def _abandon(run: Run) -> None:
+    from .tasks import abandon_task  # the task module imports this one
+
+    abandon_task(run.task_id)
+
+
 def enqueue(run: Run) -> None:
     """Hand ``run`` to the task queue and note the task (``backend.llm.tasks``)."""
     from .tasks import execute_run  # the task module imports this one
@@ -256,6 +262,7 @@ def recover_runs() -> int:
         expired = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, lease_expires_at__lt=now)
         if run.background and run.attempts < max_run_attempts():
             if expired.update(status=Run.Status.QUEUED, lease_owner="", lease_expires_at=None):
+                _abandon(run)
                 enqueue(run)
                 recovered += 1
             continue
@@ -266,13 +273,15 @@ def recover_runs() -> int:
             reason="worker_lost",
             suggestion="Submit the request again.",
         )
-        recovered += expired.update(
+        if expired.update(
             status=Run.Status.FAILED,
             error=error.to_dict(),
             lease_owner="",
             lease_expires_at=None,
             finished_at=now,
-        )
+        ):
+            _abandon(run)
+            recovered += 1
     orphans = Run.objects.filter(
         status=Run.Status.QUEUED,
         background=True,

@@ -20,7 +20,7 @@ from django_tasks import task
 from .models import Run
 from .runs import ProcessStoppingError, get_run_service, recover_runs_now_and_then
 
-__all__ = ["execute_run"]
+__all__ = ["abandon_task", "execute_run"]
 
 
 @task()
@@ -65,3 +65,20 @@ def _stop_on_signal() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def abandon_task(task_id: str) -> None:
+    """The task of a run whose worker died: the ORM backend would show it ``RUNNING``
+    for ever, so it is marked failed (the run itself is recovered by the run service).
+    Other backends track their own tasks."""
+    if not task_id:
+        return
+    try:
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:  # another tasks backend
+        return
+    from django.utils import timezone
+
+    DBTaskResult.objects.filter(pk=task_id, status="RUNNING").update(
+        status="FAILED", finished_at=timezone.now()
+    )
