@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from . import exceptions as errors
-from ._leases import Lease, lease_seconds, max_run_attempts
+from ._leases import Lease, lease_seconds, max_run_attempts, worker_identity
 from .models import Run
 from .orchestrator import LLMOrchestrator
 from .types import LLMRequest
@@ -38,6 +38,7 @@ __all__ = [
     "ProcessStoppingError",
     "RunCancelledError",
     "RunService",
+    "enqueue",
     "get_run_service",
     "recover_runs",
     "recover_runs_now_and_then",
@@ -131,32 +132,39 @@ class RunService:
     def run(self, run: Run) -> Run:
         """Take ``run``'s lease and run it in this process; the stored run afterwards.
         Raises the run's typed error if it failed here."""
-        lease = Lease.claim(run.pk)
-        if lease is None:  # someone else has it, or it was cancelled meanwhile
-            return Run.objects.get(pk=run.pk)
+        owner = worker_identity()
+        lease: Lease | None = None
         outcome: errors.LLMOrchestratorError | None = None
         try:
+            lease = Lease.claim(run.pk, owner)
+            if lease is None:  # someone else has it, or it was cancelled meanwhile
+                return Run.objects.get(pk=run.pk)
+            held = lease
             response = self.orchestrator.execute(
                 self.stored_request(run),
                 run_id=str(run.run_id),
-                on_node=lambda node: self._progress(lease, node),
+                on_node=lambda node: self._progress(held, node),
             )
+        except ProcessStoppingError:
+            # Wherever it struck (the claim included), the run goes back to the queue;
+            # the task that was running it enqueues it again.
+            (lease or Lease(run.pk, owner)).hand_back()
+            raise
         except Exception as exc:
+            if lease is None:
+                raise
             outcome = _typed(exc)
             if isinstance(exc.__cause__, RunCancelledError) or lease.lost.is_set():
                 lease.release()  # cancelled or taken over: the outcome is not ours
             else:
                 lease.finish(status=Run.Status.FAILED, error=outcome.to_dict())
-        except ProcessStoppingError:
-            if lease.hand_back():
-                enqueue(run)
-            raise
         except BaseException:  # Ctrl-C, SystemExit: the run is cancelled, then let through
-            lease.finish(status=Run.Status.CANCELLED, error=_cancelled(run).to_dict())
+            if lease is not None:
+                lease.finish(status=Run.Status.CANCELLED, error=_cancelled(run).to_dict())
             raise
         else:
             metadata = response.metadata
-            lease.finish(
+            held.finish(
                 status=Run.Status.DEGRADED if metadata.degraded else Run.Status.SUCCEEDED,
                 results=response.results,
                 metadata=metadata.model_dump(mode="json"),

@@ -18,7 +18,7 @@ from typing import Any
 from django_tasks import task
 
 from .models import Run
-from .runs import ProcessStoppingError, get_run_service, recover_runs_now_and_then
+from .runs import ProcessStoppingError, enqueue, get_run_service, recover_runs_now_and_then
 
 __all__ = ["abandon_task", "execute_run"]
 
@@ -36,7 +36,11 @@ def execute_run(run_id: str) -> str:
         with _stop_on_signal():
             return get_run_service().run(run).status
     except ProcessStoppingError:
-        return "handed back"  # queued again for another worker
+        # Handed back (or never started): queued again for another worker. A second task
+        # for a run already taken is harmless: claiming it fails.
+        if Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).exists():
+            enqueue(run)
+        return "handed back"
     except Exception:
         # The typed error is stored with the run; the task itself did its job.
         return Run.Status.FAILED
