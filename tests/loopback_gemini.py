@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
+from http.server import ThreadingHTTPServer
 from typing import Any
 
+from backend.llm.loopback import JSONHandler, serving
 from backend.llm.testing import instance_for
 
 USAGE = {"promptTokenCount": 21, "candidatesTokenCount": 34, "totalTokenCount": 55}
@@ -75,32 +75,21 @@ FAULTS: dict[str, tuple[int, Any]] = {
 }
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JSONHandler):
     server: GeminiDouble
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-    def _send(self, status: int, body: Any) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+    content_type = "application/json; charset=UTF-8"
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        body = self.read_json()
         server = self.server
         with server.lock:
             server.requests.append({"path": self.path, "headers": dict(self.headers), **body})
             fault = server.faults.pop(0) if server.faults else None
         if fault is not None:
-            self._send(*FAULTS[fault])
+            self.send_json(*FAULTS[fault])
             return
         if not re.fullmatch(r"/v1(beta)?/models/[\w.-]+:generateContent", self.path):
-            self._send(*_error(404, "NOT_FOUND", f"{self.path} is not found."))
+            self.send_json(*_error(404, "NOT_FOUND", f"{self.path} is not found."))
             return
         schema = body.get("generationConfig", {}).get("responseJsonSchema") or {}
         text = json.dumps(instance_for(schema))
@@ -109,7 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
             "finishReason": "STOP",
             "index": 0,
         }
-        self._send(
+        self.send_json(
             200,
             {"candidates": [candidate], "usageMetadata": USAGE, "modelVersion": "gemini-double"},
         )
@@ -129,14 +118,5 @@ class GeminiDouble(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-@contextmanager
-def gemini_double() -> Iterator[GeminiDouble]:
-    server = GeminiDouble()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+def gemini_double() -> AbstractContextManager[GeminiDouble]:
+    return serving(GeminiDouble())

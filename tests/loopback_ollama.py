@@ -12,14 +12,13 @@ or ``"drop"``; ``delay_s`` delays every chat answer. See https://github.com/olla
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from backend.llm.loopback import JSONHandler, post_json, serving
 
 MODEL = "smollm2:135m"
 CREATED_AT = "2026-11-29T00:00:00Z"
@@ -32,48 +31,34 @@ DETAILS = {
 }
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JSONHandler):
     server: OllamaDouble
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-    def _send_json(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+    content_type = "application/json; charset=utf-8"
 
     def do_GET(self) -> None:
         if self.path != "/api/tags":
-            self._send_json(404, {"error": "404 page not found"}, {})
+            self.send_json(404, {"error": "404 page not found"})
             return
         model = {"name": MODEL, "model": MODEL, "modified_at": CREATED_AT, "size": 93_000_000}
-        self._send_json(200, {"models": [{**model, "digest": "0" * 64, "details": DETAILS}]}, {})
+        self.send_json(200, {"models": [{**model, "digest": "0" * 64, "details": DETAILS}]})
 
     def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        body = self.read_json()
         server = self.server
         with server.lock:
             server.requests.append({"path": self.path, **body})
             fault = server.faults.pop(0) if server.faults and self.path == "/api/chat" else None
         if fault == "drop":
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
+            self.drop_connection()
             return
         if isinstance(fault, tuple):
             status, headers = fault
-            self._send_json(status, {"error": f"injected {status}"}, headers)
+            self.send_json(status, {"error": f"injected {status}"}, headers)
             return
         if body.get("model") not in (MODEL, MODEL.split(":")[0]):
-            self._send_json(404, {"error": f"model '{body.get('model')}' not found"}, {})
+            self.send_json(404, {"error": f"model '{body.get('model')}' not found"})
         elif self.path == "/api/show":
-            self._send_json(
+            self.send_json(
                 200,
                 {"details": DETAILS, "capabilities": ["completion"], "model_info": {}},
                 {},
@@ -81,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif self.path == "/api/chat":
             self._chat(body)
         else:
-            self._send_json(404, {"error": "404 page not found"}, {})
+            self.send_json(404, {"error": "404 page not found"})
 
     def _chat(self, body: dict[str, Any]) -> None:
         time.sleep(self.server.delay_s)
@@ -98,7 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
         }
         if not body.get("stream", True):
             final["message"]["content"] = content
-            self._send_json(200, final, {})
+            self.send_json(200, final)
             return
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
@@ -150,25 +135,10 @@ class OllamaDouble(ThreadingHTTPServer):
             }
         elif schema == "json":
             request["response_format"] = {"type": "json_object"}
-        call = urllib.request.Request(
-            f"{self.upstream}/chat/completions",
-            data=json.dumps(request).encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.api_key}"},
-        )
-        with urllib.request.urlopen(call, timeout=300) as answer:
-            completion = json.loads(answer.read())
+        completion = post_json(f"{self.upstream}/chat/completions", request, self.api_key)
         return completion["choices"][0]["message"]["content"], completion.get("usage", {})
 
 
-@contextmanager
-def ollama_double(upstream: str, api_key: str) -> Iterator[OllamaDouble]:
+def ollama_double(upstream: str, api_key: str) -> AbstractContextManager[OllamaDouble]:
     """``upstream``: the embedded model's OpenAI-compatible base URL (``.../v1``)."""
-    server = OllamaDouble(upstream, api_key)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    return serving(OllamaDouble(upstream, api_key))

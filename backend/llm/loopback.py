@@ -15,34 +15,49 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 from .testing import instance_for
 
 Fault = tuple[int, dict[str, str]] | tuple[str, float] | str
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: connections outlive a request
-    server: LoopbackServer
+class JSONHandler(BaseHTTPRequestHandler):
+    """What every loopback double's handler shares: HTTP/1.1 keep-alive (connections
+    outlive a request, as with a real server), no access log, JSON in and out."""
+
+    protocol_version = "HTTP/1.1"
+    content_type = "application/json"
 
     def log_message(self, format: str, *args: Any) -> None:
         return None
 
-    def _send(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+    def read_json(self) -> Any:
+        return json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+
+    def send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         payload = json.dumps(body).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", self.content_type)
         self.send_header("Content-Length", str(len(payload)))
-        for name, value in headers.items():
+        for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
 
+    def drop_connection(self) -> None:
+        """Close the connection without answering (a crashed or cut-off server)."""
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(JSONHandler):
+    server: LoopbackServer
+
     def do_POST(self) -> None:
-        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        request = self.read_json()
         server = self.server
         with server.lock:
             server.requests.append(request)
@@ -61,8 +76,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, request: dict[str, Any], fault: Fault | None) -> None:
         if fault == "drop":
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
+            self.drop_connection()
             return
         if fault == "malformed":
             payload = b'{"id": "chatcmpl-loopback", "choices": [{"mess'
@@ -76,14 +90,14 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(float(fault[1]))
         elif isinstance(fault, tuple) and isinstance(fault[0], int) and isinstance(fault[1], dict):
             status, headers = fault
-            self._send(status, {"error": {"message": f"injected {status}"}}, headers)
+            self.send_json(status, {"error": {"message": f"injected {status}"}}, headers)
             return
         if self.server.upstream is not None:
-            self._send(200, self.server.forward(request), {})
+            self.send_json(200, self.server.forward(request), {})
             return
         schema = request.get("response_format", {}).get("json_schema", {}).get("schema", {})
         content = json.dumps(instance_for(schema))
-        self._send(
+        self.send_json(
             200,
             {
                 "id": "chatcmpl-loopback",
@@ -130,19 +144,28 @@ class LoopbackServer(ThreadingHTTPServer):
     def forward(self, request: dict[str, Any]) -> dict[str, Any]:
         assert self.upstream is not None
         base_url, api_key = self.upstream
-        call = urllib.request.Request(
-            f"{base_url}/chat/completions",
-            data=json.dumps(request).encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {api_key}"},
-        )
-        with urllib.request.urlopen(call, timeout=300) as answer:
-            completion: dict[str, Any] = json.loads(answer.read())
-        return completion
+        return post_json(f"{base_url}/chat/completions", request, api_key)
+
+
+def post_json(url: str, body: dict[str, Any], api_key: str) -> dict[str, Any]:
+    """POST ``body`` to an OpenAI-compatible endpoint (the embedded server) and return
+    its JSON answer."""
+    call = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {api_key}"},
+    )
+    with urllib.request.urlopen(call, timeout=300) as answer:
+        answered: dict[str, Any] = json.loads(answer.read())
+    return answered
+
+
+S = TypeVar("S", bound=ThreadingHTTPServer)
 
 
 @contextmanager
-def loopback_openai(upstream: tuple[str, str] | None = None) -> Iterator[LoopbackServer]:
-    server = LoopbackServer(upstream)
+def serving(server: S) -> Iterator[S]:
+    """``server`` answering from a thread of its own until the block ends."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -151,6 +174,12 @@ def loopback_openai(upstream: tuple[str, str] | None = None) -> Iterator[Loopbac
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+def loopback_openai(
+    upstream: tuple[str, str] | None = None,
+) -> AbstractContextManager[LoopbackServer]:
+    return serving(LoopbackServer(upstream))
 
 
 def main() -> None:
