@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from backend.llm.catalog import describe_operations
 from backend.llm.models import Run
-from backend.llm.runs import RunService, recover_runs
+from backend.llm.runs import RunService, recover_runs_now_and_then
 from backend.llm.types import LLMRequest
 
 from .execution import (
@@ -88,8 +88,8 @@ class RunViewSet(viewsets.ReadOnlyModelViewSet[Run]):
 
     def get_queryset(self) -> QuerySet[Run]:
         # Reading runs is when a client would notice one stuck: recover those whose
-        # process died first (one indexed query when there are none).
-        recover_runs()
+        # process died first (at most every third of a lease per process, as workers do).
+        recover_runs_now_and_then()
         runs = Run.objects.filter(owner=authenticated_user(self.request))
         for name in ("status", "feature", "operation", "mode"):
             if value := self.request.query_params.get(name):
