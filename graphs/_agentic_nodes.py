@@ -8,6 +8,7 @@ the model manager come from the run context.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -106,7 +107,8 @@ def agent_node(plan: AgentPlan | None, name: str | None) -> Runnable[Any, Any]:
             return agent.failed(error)
 
     async def arun(state: OrchestratorInput) -> dict[str, Any]:
-        agent = start(state)
+        # Set-up may read configuration and build providers (files, env): off the loop.
+        agent = await asyncio.to_thread(start, state)
         try:
             return agent.succeeded(*await arun_node(agent.call, agent.retrying))
         except Exception as error:
@@ -177,9 +179,10 @@ def cross_check_node(plan: AgentPlan) -> Runnable[Any, Any]:
             return review.failed(error)
 
     async def arun(state: AgenticState) -> dict[str, Any]:
-        review = _Review(plan, state)
+        review = await asyncio.to_thread(_Review, plan, state)
         try:
-            return review.reviewed(*await arun_node(review.build, review.retrying()))
+            retrying = await asyncio.to_thread(review.retrying)
+            return review.reviewed(*await arun_node(review.build, retrying))
         except errors.LLMOrchestratorError as error:
             return review.failed(error)
 

@@ -5,10 +5,13 @@ START -> generate -> END
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from langgraph.graph import END, START
 
+from backend.llm.operation_handler import BaseOperationHandler
+from backend.llm.retry import Retrying
 from graphs._nodes import (
     NodeCall,
     arun_node,
@@ -34,15 +37,22 @@ def _call(state: OrchestratorState, model_id: str | None) -> NodeCall:
     return NodeCall.build(NODE, context, messages, handler.response_schema, model_id)
 
 
+def _start(state: OrchestratorState) -> tuple[BaseOperationHandler, Retrying]:
+    context = run_context()
+    handler = context.operations.get(state["feature"], state["operation"])()
+    return handler, retrying_for(context)
+
+
 def generate(state: OrchestratorState) -> dict[str, Any]:
-    handler = run_context().operations.get(state["feature"], state["operation"])()
-    value, metrics = run_node(lambda model: _call(state, model), retrying_for(run_context()))
+    handler, retrying = _start(state)
+    value, metrics = run_node(lambda model: _call(state, model), retrying)
     return {"results": handler.to_results(value), "nodes": [metrics]}
 
 
 async def agenerate(state: OrchestratorState) -> dict[str, Any]:
-    handler = run_context().operations.get(state["feature"], state["operation"])()
-    value, metrics = await arun_node(lambda model: _call(state, model), retrying_for(run_context()))
+    # Set-up may read configuration and build providers (files, env): off the loop.
+    handler, retrying = await asyncio.to_thread(_start, state)
+    value, metrics = await arun_node(lambda model: _call(state, model), retrying)
     return {"results": handler.to_results(value), "nodes": [metrics]}
 
 

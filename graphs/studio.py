@@ -2,7 +2,9 @@
 Django apps set up so that operations and agent plans are registered.
 
 Only this module has a side effect on import, by design: it is what ``langgraph dev``
-loads. Everything else builds graphs through the factories in ``graphs``.
+loads (in a worker thread, before any run). Everything else builds graphs through the
+factories in ``graphs``. The configuration (``.env`` included) and the model manager that
+Studio runs use are resolved here, so that no run reads files on the server's event loop.
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ from backend.llm import setup
 
 setup()
 
+from backend.llm.context import default_model_manager  # noqa: E402
 from backend.llm.plan_registry import plan_registry  # noqa: E402
 from graphs import compiled_graph  # noqa: E402
+
+default_model_manager().build_providers()
 
 __all__ = ["agentic", "agentic_single_agent", "monolithic"]
 

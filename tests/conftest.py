@@ -1,4 +1,5 @@
-"""Test-wide guards: no traffic leaves the machine, no real API key is used."""
+"""Test-wide guards: no traffic leaves the machine, no real API key is used, no blocking
+call on an event loop; the variables the suite sets are listed in ``tests/environment``."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import ipaddress
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from backend.llm.config import reset_config
 from backend.llm.context import default_model_manager
+from tests.blocking import langgraph_blocking_detector
+from tests.environment import CLEARED_PREFIXES, copy_project
 
 _real_connect = socket.socket.connect
 
@@ -41,11 +45,17 @@ def _block_network() -> Iterator[None]:
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_blocking_calls_on_event_loops() -> Iterator[None]:
+    with langgraph_blocking_detector():
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
     # A developer's shell must not change test outcomes either.
     for name in list(os.environ):
-        if name.startswith(("OPENAI_", "GEMINI_", "GOOGLE_API", "OLLAMA_", "LLM_ORCHESTRATOR_")):
+        if name.startswith(CLEARED_PREFIXES):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LLM_ORCHESTRATOR_ENV_FILE", str(tmp_path / "no.env"))
     reset_config()
@@ -53,3 +63,10 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterat
     yield
     reset_config()
     default_model_manager.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def project_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project (no ``.venv``, ``.env`` or database), where a test starts
+    what a user would start, reading that copy's ``.env`` and database."""
+    return copy_project(tmp_path_factory.mktemp("project"))

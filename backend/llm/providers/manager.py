@@ -121,6 +121,12 @@ class ModelManager(Opaque):
                 self._providers[name] = self._wrap(provider) if self._wrap else provider
             return self._providers[name]
 
+    def build_providers(self) -> None:
+        """Build every registered provider now (each reads its settings), rather than on
+        a model's first use, which may be on an event loop."""
+        for name in self.provider_names:
+            self.provider(name)
+
     def resolve(self, model_id: str | None = None) -> ResolvedModel:
         """Resolve ``model_id`` (None: the configured default), checking credentials."""
         requested = model_id if model_id and model_id.strip() else self.config.default_model
