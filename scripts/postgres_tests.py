@@ -42,7 +42,8 @@ def main() -> int:
         command = sys.argv[2:]
     else:
         tests = sys.argv[1:] or DEFAULT_TESTS
-        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *tests]
+        workers = os.environ.get("PYTEST_WORKERS", "auto")
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", workers, *tests]
     return subprocess.call(command, env={**os.environ, "DATABASE_URL": url})
 
 

@@ -1,27 +1,26 @@
-"""Running Python in a fresh process for tests that need one (import side effects,
-Django start-up, modules written to a temporary folder)."""
+"""Running Python in a fresh process, as a user would: from a copy of the project
+(``project_copy``), with the user's environment (``tests.environment``)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.environment import user_environment
 
 
 def run_python(
-    args: list[str], *, extra_path: Path | None = None, **env: str
+    args: list[str], *, cwd: Path, extra_path: Path | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """``python *args`` from the repository root, with ``extra_path`` ahead of it on
-    ``PYTHONPATH`` and ``env`` on top of this process's environment."""
-    path = f"{extra_path}:{ROOT}" if extra_path else str(ROOT)
+    """``python *args`` in ``cwd`` (a copy of the project), with ``extra_path`` on
+    ``PYTHONPATH`` and ``env`` on top of the user's environment."""
+    path = f"{extra_path}:{cwd}" if extra_path else str(cwd)
     return subprocess.run(
         [sys.executable, *args],
-        cwd=ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": path, **env},
+        timeout=180,
+        env=user_environment(PYTHONPATH=path, **env),
     )

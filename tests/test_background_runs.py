@@ -4,7 +4,6 @@ worker killed with SIGKILL in the middle of a run."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -20,10 +19,10 @@ from django_tasks_db.models import DBTaskResult
 from backend.llm.models import Run
 from tests import api_support
 from tests.api_support import VALID
-from tests.subprocesses import ROOT
+from tests.environment import ROOT, user_environment
 from tests.test_api import EXECUTE, client_for, make_user
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
 
 AGENTIC = {
     "feature": "pillars",
@@ -75,13 +74,14 @@ def start_worker(*args: str, delay_s: float = 0.0, **env: str) -> subprocess.Pop
             *args,
         ],
         cwd=ROOT,
-        env={
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
-            "WORKER_DB_NAME": str(connection.settings_dict["NAME"]),
-            "WORKER_MODEL_DELAY_S": str(delay_s),
+        # A user's environment, but for the settings: the worker shares the test database
+        # and answers with the test model.
+        env=user_environment(
+            DJANGO_SETTINGS_MODULE="tests.worker_settings",
+            WORKER_DB_NAME=str(connection.settings_dict["NAME"]),
+            WORKER_MODEL_DELAY_S=str(delay_s),
             **env,
-        },
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

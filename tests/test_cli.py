@@ -6,12 +6,11 @@ import json
 import subprocess
 import sys
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.environment import user_environment
 
 
 def _json(*args: str) -> object:
@@ -58,8 +57,9 @@ def test_bad_input_is_a_clear_command_error(args, message):
         call_command("llm", *args, stdout=StringIO(), stderr=StringIO())
 
 
+@pytest.mark.processes
 @pytest.mark.embedded
-def test_run_prints_results_and_metadata_from_a_fresh_process():
+def test_run_prints_results_and_metadata_from_a_fresh_process(project_copy):
     # The README's demo command, as a user runs it.
     completed = subprocess.run(
         [
@@ -71,10 +71,11 @@ def test_run_prints_results_and_metadata_from_a_fresh_process():
             "--data",
             '{"name": "Core Mechanic", "description": "Players solve puzzles"}',
         ],
-        cwd=ROOT,
+        cwd=project_copy,
+        env=user_environment(),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         check=False,
     )
     assert completed.returncode == 0, completed.stderr
@@ -95,6 +96,7 @@ EVALUATE = json.dumps(
 )
 
 
+@pytest.mark.processes
 @pytest.mark.embedded
 @pytest.mark.parametrize(
     ("args", "after_s"),
@@ -107,13 +109,14 @@ EVALUATE = json.dumps(
         (["pillars.evaluate", "--mode", "agentic", "--data", EVALUATE], 7.0),
     ],
 )
-def test_ctrl_c_ends_the_command_within_seconds(args, after_s):
+def test_ctrl_c_ends_the_command_within_seconds(args, after_s, project_copy):
     import signal
     import time
 
     process = subprocess.Popen(
         [sys.executable, "manage.py", "llm", "run", *args],
-        cwd=ROOT,
+        cwd=project_copy,
+        env=user_environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

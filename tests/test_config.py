@@ -17,7 +17,6 @@ from backend.llm.providers.gemini_provider import GeminiProvider, GeminiSettings
 from backend.llm.providers.local_provider import LocalSettings
 from backend.llm.providers.ollama_provider import OllamaProvider
 from backend.llm.providers.openai_provider import OpenAIProvider
-from tests.subprocesses import run_python
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -164,51 +163,3 @@ def test_local_slots_follow_the_largest_plan_unless_set(monkeypatch):
     assert LocalProvider().server.settings.parallel_slots == plan_registry.max_agents() == 3
     monkeypatch.setenv("LLM_ORCHESTRATOR_LOCAL_PARALLEL_SLOTS", "5")
     assert LocalProvider().server.settings.parallel_slots == 5
-
-
-NEW_PROVIDER = """
-from langchain_openai import ChatOpenAI
-from pydantic import SecretStr
-from pydantic_settings import SettingsConfigDict
-
-from backend.llm.providers import BaseProvider, ProviderSettings, register_provider
-from backend.llm.providers.openai_provider import openai_error_map
-
-
-class TogetherSettings(ProviderSettings):
-    model_config = SettingsConfigDict(env_prefix="TOGETHER_")
-
-    api_key: SecretStr | None = None
-    base_url: str = "https://api.together.xyz/v1"
-
-
-@register_provider
-class TogetherProvider(BaseProvider):
-    provider_name = "together"
-    settings_class = TogetherSettings
-
-    def sdk_error_map(self):
-        return openai_error_map()
-
-    def _create_chat_model(self, model_name, settings):
-        return ChatOpenAI(model=model_name, api_key=SecretStr(self.api_key or ""),
-                          base_url=self.settings.base_url, timeout=settings.timeout_s)
-"""
-
-
-def test_a_new_provider_is_one_module_configured_from_its_own_variable(tmp_path):
-    """The README's recipe, in a fresh process: the provider reads TOGETHER_API_KEY itself."""
-    (tmp_path / "together_provider.py").write_text(NEW_PROVIDER)
-    code = (
-        "import together_provider\n"
-        "from backend.llm.providers import ModelManager\n"
-        "manager = ModelManager()\n"
-        "status = manager.describe()['providers']['together']\n"
-        "assert status == {'type': 'cloud', 'configured': True, "
-        "'api_key_env': 'TOGETHER_API_KEY'}, status\n"
-        "assert manager.resolve('together:llama-3').model_id == 'together:llama-3'\n"
-        "print('ok')\n"
-    )
-    result = run_python(["-c", code], extra_path=tmp_path, TOGETHER_API_KEY="tg-test")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"

@@ -5,21 +5,29 @@ from __future__ import annotations
 
 import runpy
 
-from tests.subprocesses import ROOT, run_python
+import pytest
+
+from tests.environment import ROOT
+from tests.subprocesses import run_python
 
 KEY = "k" * 20 + "-production-secret-0123456789-abcdefghijklmnop"
 
 
-def test_production_refuses_to_start_without_a_secret_key():
-    result = run_python(["manage.py", "check"], DJANGO_PRODUCTION="1", DJANGO_SECRET_KEY="")
+@pytest.mark.processes
+def test_production_refuses_to_start_without_a_secret_key(project_copy):
+    result = run_python(
+        ["manage.py", "check"], cwd=project_copy, DJANGO_PRODUCTION="1", DJANGO_SECRET_KEY=""
+    )
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
     assert "Traceback" not in result.stdout
 
 
-def test_deployment_checks_pass_in_production():
+@pytest.mark.processes
+def test_deployment_checks_pass_in_production(project_copy):
     result = run_python(
         ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=project_copy,
         DJANGO_PRODUCTION="1",
         DJANGO_SECRET_KEY=KEY,
         DJANGO_ALLOWED_HOSTS="pixe.example.com",

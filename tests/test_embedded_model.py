@@ -18,7 +18,7 @@ from backend.llm.handler_registry import get_handler
 from backend.llm.providers import LocalProvider, ModelManager
 from backend.llm.providers._llama_server import EmbeddedServer
 from backend.llm.types import LLMRequest
-from backend.pillars.llm.examples import EXAMPLES, PILLAR, PILLAR_SET
+from backend.pillars.llm.examples import EXAMPLES, PILLAR
 from tests.loopback_openai import loopback_openai
 
 pytestmark = pytest.mark.embedded
@@ -151,26 +151,8 @@ def test_unreachable_ollama_is_model_unavailable_with_a_hint():
     assert "ollama serve" in (info.value.suggestion or "")
 
 
-@pytest.mark.parametrize("mode", ["monolithic", "agentic"])
-def test_whole_review_in_both_modes_on_the_embedded_model(local_manager, mode):
-    from backend.pillars.llm.schemas import PillarsEvaluation
-
-    orchestrator = LLMOrchestrator(model_manager=local_manager)
-    response = orchestrator.execute(
-        LLMRequest(feature="pillars", operation="evaluate", data=PILLAR_SET, execution_mode=mode)
-    )
-    evaluation = PillarsEvaluation.model_validate(response.results)
-    assert evaluation.model_dump(mode="json") == response.results
-    meta = response.metadata
-    assert meta.execution_mode == mode
-    assert meta.models_used == ["local:smollm2-135m-instruct.q4_1"]
-    if mode == "agentic":
-        assert meta.agentic is not None
-        assert sorted(meta.agentic.agents) == ["completeness", "context", "contradictions"]
-        assert evaluation.context_alignment is not None
-        assert {n.node for n in meta.nodes} >= {"agent:completeness", "cross_check:1"}
-    else:
-        assert [n.node for n in meta.nodes] == ["generate"]
+# The whole review (pillars.evaluate) in both modes on the real model runs through the
+# experiment runner: tests/test_experiment.py::test_a_real_mini_run_on_the_embedded_model.
 
 
 def test_faults_in_front_of_the_real_model_are_retried_then_it_answers(local_manager):

@@ -65,7 +65,8 @@ def test_providers_are_reached_only_through_the_model_manager(directory):
     assert violations(directory, PROVIDER_MODULES) == []
 
 
-def test_importing_the_packages_has_no_side_effects():
+@pytest.mark.processes
+def test_importing_the_packages_has_no_side_effects(project_copy):
     code = (
         "import backend.llm, graphs, graphs.agentic, graphs.monolithic, agents, "
         "backend.pillars.llm.handlers\n"
@@ -76,11 +77,14 @@ def test_importing_the_packages_has_no_side_effects():
         "LLMOrchestrator()\n"
         "assert not apps.ready, 'LLMOrchestrator() set Django up'\n"
     )
-    result = run_python(["-c", code])
+    result = run_python(["-c", code], cwd=project_copy)
     assert result.returncode == 0, result.stderr
 
 
-def test_a_feature_handlers_module_may_build_an_orchestrator_while_django_loads(tmp_path):
+@pytest.mark.processes
+def test_a_feature_handlers_module_may_build_an_orchestrator_while_django_loads(
+    tmp_path, project_copy
+):
     """A feature's handlers.py that builds LLMOrchestrator() during autodiscovery must not
     crash manage.py with "populate() isn't reentrant"."""
     app = tmp_path / "echoes"
@@ -94,7 +98,8 @@ def test_a_feature_handlers_module_may_build_an_orchestrator_while_django_loads(
         "from backend.settings import *\nINSTALLED_APPS = [*INSTALLED_APPS, 'echoes']\n"
     )
     result = run_python(
-        [str(ROOT / "manage.py"), "llm", "operations"],
+        ["manage.py", "llm", "operations"],
+        cwd=project_copy,
         extra_path=tmp_path,
         DJANGO_SETTINGS_MODULE="echo_settings",
     )

@@ -4,7 +4,6 @@ deployed: limits hold across processes and a burst of background runs all finish
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -21,10 +20,10 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 
 from backend.llm.models import Run
-from tests.subprocesses import ROOT
+from tests.environment import ROOT, user_environment
 from tests.test_api import EXECUTE, make_user
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.processes]
 
 
 def free_port() -> int:
@@ -34,12 +33,12 @@ def free_port() -> int:
 
 
 def environment(**extra: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.worker_settings",
-        "WORKER_DB_NAME": str(connection.settings_dict["NAME"]),
+    # A user's environment, but for the settings: the processes share the test database.
+    return user_environment(
+        DJANGO_SETTINGS_MODULE="tests.worker_settings",
+        WORKER_DB_NAME=str(connection.settings_dict["NAME"]),
         **extra,
-    }
+    )
 
 
 @pytest.fixture

@@ -16,14 +16,32 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
-schema.app = get_wsgi_application()
+
+def _schema(mode: GenerationMode, *, coverage: bool) -> OpenApiSchema:
+    loaded = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
+    loaded.app = get_wsgi_application()
+    loaded.config.generation.modes = [mode]
+    loaded.config.phases.coverage.enabled = coverage
+    return loaded
+
+
+# Valid input, with schemathesis's coverage phase: every boundary of every field. Its
+# negative twin (values of the wrong type for every keyword) is drawn at collection and
+# costs a minute of CPU per process; wrong input gets random fuzzing here instead, and
+# hand-written hostile bodies in test_fuzz_api.
+valid = _schema(GenerationMode.POSITIVE, coverage=True)
+# The two operations that take no input have nothing to get wrong.
+invalid = _schema(GenerationMode.NEGATIVE, coverage=False).exclude(
+    path_regex=r"^/api/llm/(models|operations)/$"
+)
 
 CHECKS = [
     not_a_server_error,
@@ -49,7 +67,15 @@ def auth_headers(db: None) -> Iterator[dict[str, str]]:
         signals.request_finished.connect(close_old_connections)
 
 
-@schema.parametrize()
+@valid.parametrize()
 @settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_schema(case: schemathesis.Case, auth_headers: dict[str, str]) -> None:
+    case.call_and_validate(headers=auth_headers, checks=CHECKS)
+
+
+@invalid.parametrize()
+@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+def test_invalid_input_is_a_documented_4xx(
+    case: schemathesis.Case, auth_headers: dict[str, str]
+) -> None:
     case.call_and_validate(headers=auth_headers, checks=CHECKS)

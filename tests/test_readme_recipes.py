@@ -9,18 +9,19 @@ succeed there; a drifted anchor or a broken snippet fails this test.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.environment import copy_project, user_environment
+
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.processes
+
 MARKER = re.compile(r"<!-- recipe (\w+) (.*?) -->\n```\w*\n(.*?)```", re.S)
-COPIED = ("backend", "agents", "graphs", "manage.py", "pyproject.toml", "langgraph.json")
 
 
 def recipe(name: str) -> list[tuple[list[str], str]]:
@@ -34,18 +35,8 @@ def recipe(name: str) -> list[tuple[list[str], str]]:
 
 
 def workspace(tmp_path: Path) -> Path:
-    ws = tmp_path / "project"
-    ws.mkdir()
-    ignore = shutil.ignore_patterns("__pycache__", "*.sqlite3*")
-    for name in COPIED:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, ws / name, ignore=ignore)
-        else:
-            shutil.copy(source, ws / name)
-    (ws / "tests").mkdir()
-    for name in ("__init__.py", "conftest.py", "settings.py"):
-        shutil.copy(ROOT / "tests" / name, ws / "tests" / name)
+    """A fresh copy of the project with the set-up done (its ``.venv``)."""
+    ws = copy_project(tmp_path / "project")
     (ws / ".venv").symlink_to(ROOT / ".venv")
     return ws
 
@@ -61,7 +52,7 @@ def _insert(path: Path, anchor: str, code: str, *, after: bool) -> None:
 def apply(ws: Path, name: str) -> list[str]:
     """Apply recipe ``name`` to ``ws``; the stdout of each shell block, in order."""
     outputs = []
-    env = {**os.environ, "PYTHONPATH": str(ws), "SQLITE_PATH": str(ws / "db.sqlite3")}
+    env = user_environment()  # as a user's shell, in the project's folder
     for args, code in recipe(name):
         action, *rest = args
         if action == "shell":
@@ -132,7 +123,7 @@ def test_new_agent_recipe(tmp_path, mode):
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ws), "DJANGO_SETTINGS_MODULE": "tests.settings"},
+        env=user_environment(DJANGO_SETTINGS_MODULE="backend.settings"),
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"

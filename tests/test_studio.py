@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from backend.pillars.llm.schemas import PillarImprovement, PillarsEvaluation, PillarValidation
 from tests.environment import user_environment
 
-pytestmark = pytest.mark.embedded
+pytestmark = [pytest.mark.embedded, pytest.mark.processes]
 
 PILLARS = {
     "pillars": [

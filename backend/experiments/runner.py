@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -179,22 +180,23 @@ class Experiment:
         """Run ``todo`` (``pending()``); a replay rewrites runs.jsonl as a whole."""
         runs = self.out / RUNS
         target = self.out / (RUNS + ".replay") if self.replay else runs
+        # Files are written off the loop (a slow disk must not stall the other cells).
         if self.replay:
-            target.unlink(missing_ok=True)
+            await asyncio.to_thread(target.unlink, missing_ok=True)
         gate = asyncio.Semaphore(concurrency)
         lines: list[dict[str, Any]] = []
 
         async def one(cell: Cell) -> None:
             async with gate:
                 line = await self._run_cell(cell)
-            _append(target, line)
+            await asyncio.to_thread(_append, target, line)
             lines.append(line)
             if on_done:
                 on_done(line)
 
         await asyncio.gather(*(one(cell) for cell in todo))
         if self.replay:
-            os.replace(target, runs)
+            await asyncio.to_thread(os.replace, target, runs)
         return lines
 
     async def _run_cell(self, cell: Cell) -> dict[str, Any]:
@@ -228,7 +230,8 @@ class Experiment:
             _apply_timing(metadata, live)
             wall_ms = live["wall_ms"]
         else:
-            self.records.record_cell(cell.id, {**_timing(metadata, wall_ms), "error": error})
+            timing = {**_timing(metadata, wall_ms), "error": error}
+            await asyncio.to_thread(self.records.record_cell, cell.id, timing)
         degraded = bool(metadata and metadata["degraded"])
         results = response.results if response else None
         return {
@@ -248,8 +251,11 @@ class Experiment:
         }
 
 
+_APPEND_LOCK = threading.Lock()
+
+
 def _append(path: Path, line: dict[str, Any]) -> None:
-    with path.open("a", encoding="utf-8") as handle:
+    with _APPEND_LOCK, path.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
         handle.flush()
 

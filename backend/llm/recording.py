@@ -13,6 +13,7 @@ appears twice (a cell re-run after a crash), the last record wins.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import hashlib
 import json
@@ -34,8 +35,6 @@ from .providers.base import BaseProvider, ModelSettings
 from .providers.structured import InvalidAnswerError, StructuredModel
 
 if TYPE_CHECKING:
-    import asyncio
-
     from langchain_core.language_models import BaseChatModel
 
 __all__ = ["CURRENT_CELL", "CallRecords", "ReplayMissError"]
@@ -167,9 +166,11 @@ class CallRecords:
             try:
                 output = await structured.runnable.ainvoke(messages, **options)
             except Exception as exc:
-                finish(key, described, started, **failure(exc))
+                outcome = failure(exc)
+                await asyncio.to_thread(finish, key, described, started, **outcome)
                 raise
-            finish(key, described, started, output=_output_dump(output, structured))
+            dumped = _output_dump(output, structured)
+            await asyncio.to_thread(finish, key, described, started, output=dumped)
             return output
 
         runnable = RunnableLambda(call, afunc=acall, name="recorded_model")
