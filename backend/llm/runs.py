@@ -11,12 +11,13 @@ key is an ``IdempotencyConflictError``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -213,7 +214,28 @@ def _cancelled(run: Run) -> errors.LLMOrchestratorError:
     )
 
 
-@lru_cache(maxsize=1)
+class _OncePerProcess:
+    """The run service, built once even when the first requests arrive together (with a
+    bare ``lru_cache`` each racing thread builds its own, with its own clients)."""
+
+    def __init__(self, build: Callable[[], RunService]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._service: RunService | None = None
+        functools.update_wrapper(self, build)
+
+    def __call__(self) -> RunService:
+        with self._lock:
+            if self._service is None:
+                self._service = self._build()
+            return self._service
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._service = None
+
+
+@_OncePerProcess
 def get_run_service() -> RunService:
     """One service per process. ``settings.LLM_ORCHESTRATOR_FACTORY`` (a dotted path to a
     callable returning an ``LLMOrchestrator``) lets tests and deployments supply their own."""
