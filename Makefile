@@ -7,6 +7,9 @@ DEMO_DATA := {"name": "Core Mechanic", "description": "Players solve puzzles"}
 # Bytecode at set-up: every process (a command, a test's server or worker) then starts
 # without compiling its dependencies first.
 SYNC := UV_COMPILE_BYTECODE=1 $(UV) sync --frozen --quiet
+# The project's own modules (and pytest's rewritten test modules) are cached as bytecode
+# on first use, as Python does by default, even where the shell asks it not to.
+unexport PYTHONDONTWRITEBYTECODE
 # Test processes: one per core (pytest-xdist).
 PYTEST_WORKERS ?= auto
 # Beside the main suite (make test) one process is enough; alone, as many as the suite.

@@ -23,7 +23,12 @@ from tests.loopback_openai import loopback_openai
 
 pytestmark = pytest.mark.embedded
 
-OPERATIONS = {op: data for op, data in EXAMPLES.items() if op != "evaluate"}
+# The specialists' operations (evaluate_completeness, _contradictions, _context) run on
+# the real model in every agentic review: tests/test_studio.py and the experiment's
+# mini-run (tests/test_experiment.py), which also runs pillars.evaluate in both modes.
+OPERATIONS = {
+    op: data for op, data in EXAMPLES.items() if op != "evaluate" and not op.startswith("evaluate_")
+}
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,6 @@ def test_sync_and_async_calls_mix_in_one_process():
 def test_repeated_asyncio_runs_on_the_embedded_model():
     orchestrator = LLMOrchestrator()
     local = REQUEST.model_copy(update={"model_id": "local"})
-    for _ in range(10):
+    for _ in range(3):  # each loop builds (and closes) its own client of the one server
         response = asyncio.run(orchestrator.aexecute(local))
         assert response.metadata.models_used[0].startswith("local:")

@@ -182,14 +182,35 @@ def test_a_real_mini_run_on_the_embedded_model(tmp_path, monkeypatch):
     # when the machine is busy, and a run cut off at its deadline would fail this test.
     monkeypatch.setenv("LLM_ORCHESTRATOR_DEFAULT_TIMEOUT_MS", "900000")
     reset_config()
+    # One small labelled set: the pipeline is under test, not the model's stamina.
+    dataset = tmp_path / "one.jsonl"
+    item = {
+        "id": "ps-901",
+        "context": {"genre": "roguelike", "platform": "PC", "audience": "adults"},
+        "pillars": [
+            {"name": "Every fight is a puzzle", "description": "Combat rewards planning."},
+            {"name": "Fast and frantic", "description": "Players react in split seconds."},
+            {"name": "Runs are short", "description": "A run lasts twenty minutes."},
+        ],
+        "labels": {
+            "contradictions": [
+                {
+                    "pillars": ["Every fight is a puzzle", "Fast and frantic"],
+                    "reason": "Planning needs time; split-second reactions leave none.",
+                }
+            ],
+            "missing_areas": ["progression"],
+            "context_misfits": [],
+        },
+        "clean": False,
+    }
+    dataset.write_text(json.dumps(item) + "\n")
     out = tmp_path / "mini"
     call_command(
         "llm",
         "experiment",
         "--dataset",
-        str(DATASET),
-        "--limit",
-        "1",
+        str(dataset),
         "--models",
         "local",
         "--out",
