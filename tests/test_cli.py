@@ -101,12 +101,11 @@ EVALUATE = json.dumps(
 @pytest.mark.parametrize(
     ("args", "after_s"),
     [
-        # 1 s: Django is up and the embedded llama.cpp server is starting.
+        # 1 s: Django is up and the embedded llama.cpp server is starting (on a slow disk,
+        # Django is still loading: both ends are checked below).
         (["pillars.validate", "--data", '{"name": "C", "description": "P"}'], 1.0),
-        (["pillars.validate", "--data", '{"name": "C", "description": "P"}'], 1.5),
         # 5 s: the agents of an agentic run are running on the embedded model.
         (["pillars.evaluate", "--mode", "agentic", "--data", EVALUATE], 5.0),
-        (["pillars.evaluate", "--mode", "agentic", "--data", EVALUATE], 7.0),
     ],
 )
 def test_ctrl_c_ends_the_command_within_seconds(args, after_s, project_copy):
