@@ -278,3 +278,10 @@ def test_a_run_that_timed_out_live_replays_as_the_same_failure(tmp_path):
         assert replayed[cell]["status"] == run["status"], cell
         assert replayed[cell]["error"] == run["error"], cell
         assert replayed[cell]["score"] == run["score"], cell
+
+
+@pytest.mark.parametrize(("options", "shown"), [({"temperature": 0}, 0.0), ({}, 0.2)])
+def test_the_report_header_shows_the_temperature_each_run_used(options, shown):
+    from backend.experiments.report import _temperature
+
+    assert _temperature(options) == shown

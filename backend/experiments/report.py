@@ -81,6 +81,14 @@ def _prompt_hashes() -> dict[str, str]:
     return {name: hashlib.sha256(text.encode()).hexdigest()[:12] for name, text in texts.items()}
 
 
+def _temperature(options: dict[str, Any]) -> float:
+    """The temperature a run used: its own (0 included), else the run context's default."""
+    from backend.llm.context import DEFAULT_TEMPERATURE
+
+    chosen = options.get("temperature")
+    return DEFAULT_TEMPERATURE if chosen is None else float(chosen)
+
+
 def _header(params: ExperimentParams, runs: list[dict[str, Any]]) -> list[tuple[str, str]]:
     from backend.llm.config import get_config
     from backend.llm.providers.local_provider import LocalSettings
@@ -91,7 +99,7 @@ def _header(params: ExperimentParams, runs: list[dict[str, Any]]) -> list[tuple[
             versions.append(f"{package} {importlib.metadata.version(package)}")
         except importlib.metadata.PackageNotFoundError:
             continue
-    temperatures = sorted({str(r["request"]["options"].get("temperature") or 0.2) for r in runs})
+    temperatures = sorted({str(_temperature(r["request"]["options"])) for r in runs})
     rounds = params.options.get("cross_check_rounds", get_config().cross_check_rounds)
     return [
         ("git commit", _git_commit()),

@@ -16,7 +16,10 @@ from .handler_registry import HandlerRegistry, registry
 from .providers import ModelCapabilities, ModelManager, ModelSettings
 from .retry import RetryPolicy
 
-__all__ = ["RunContext", "default_model_manager"]
+__all__ = ["DEFAULT_TEMPERATURE", "RunContext", "default_model_manager"]
+
+#: Sampling temperature of a run that names none.
+DEFAULT_TEMPERATURE = 0.2
 
 
 @lru_cache(maxsize=1)
@@ -77,7 +80,7 @@ class RunContext:
         model_cap = capabilities.max_output_tokens if capabilities else None
         return ModelSettings(
             max_tokens=self.max_output_tokens or model_cap or config.max_output_tokens,
-            temperature=0.2 if self.temperature is None else self.temperature,
+            temperature=DEFAULT_TEMPERATURE if self.temperature is None else self.temperature,
             timeout_s=timeout_ms / 1000,
         )
 
