@@ -3,6 +3,7 @@ model: no 500s, every status documented, every response body matches the schema.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 
 import pytest
@@ -24,10 +25,14 @@ from schemathesis.specs.openapi.checks import (
 )
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
+# Generated once per process (at collection), shared by both tests' schemas.
+OPENAPI = SchemaGenerator().get_schema(request=None, public=True)
+APP = get_wsgi_application()
+
 
 def _schema(mode: GenerationMode, *, coverage: bool) -> OpenApiSchema:
-    loaded = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
-    loaded.app = get_wsgi_application()
+    loaded = schemathesis.openapi.from_dict(copy.deepcopy(OPENAPI))  # schemathesis may edit it
+    loaded.app = APP
     loaded.config.generation.modes = [mode]
     loaded.config.phases.coverage.enabled = coverage
     return loaded
