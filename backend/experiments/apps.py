@@ -12,6 +12,8 @@ class ExperimentsConfig(AppConfig):
         from backend.llm.management.subcommands import register_subcommand
 
         from .commands import ExperimentCommand, ReportCommand
+        from .dataset_commands import DatasetCommand
 
         register_subcommand(ExperimentCommand())
         register_subcommand(ReportCommand())
+        register_subcommand(DatasetCommand())

@@ -47,6 +47,12 @@ class ExperimentCommand:
         parser.add_argument("--options", default="{}", help="ExecutionOptions as JSON.")
         parser.add_argument("--limit", type=int, default=None, help="Only the first N sets.")
         parser.add_argument(
+            "--split",
+            choices=("test", "dev", "all"),
+            default="test",
+            help="The dataset's split to run on (items without a split count as test).",
+        )
+        parser.add_argument(
             "--replay",
             action="store_true",
             help="Recompute every cell from DIR's recorded calls, with no model.",
@@ -104,7 +110,7 @@ def _params(options: dict[str, Any]) -> Any:
 
     dataset: Path | None = options["dataset"]
     if dataset is None or not dataset.is_file():
-        raise CommandError("--dataset must name a dataset file (e.g. datasets/pillars-v1.jsonl).")
+        raise CommandError("--dataset must name a dataset file (e.g. datasets/pillars-v2.jsonl).")
     modes = _csv(options["modes"])
     if not modes or any(mode not in EXECUTION_MODES for mode in modes):
         raise CommandError(f"--modes takes {', '.join(EXECUTION_MODES)}.")
@@ -120,6 +126,7 @@ def _params(options: dict[str, Any]) -> Any:
         repeats=options["repeats"],
         options=run_options.model_dump(exclude_defaults=True),
         limit=options["limit"],
+        split=options["split"],
     )
 
 

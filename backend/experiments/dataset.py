@@ -9,19 +9,24 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from backend.pillars.llm.areas import DesignArea
 from backend.pillars.llm.schemas import GameContext, PillarInput
 
+from .library import Difficulty, MisfitKind, Scope
+from .rules import Facets, required_areas
+
 __all__ = [
     "ContradictionLabel",
     "DatasetError",
+    "ItemFacets",
     "Labels",
     "MisfitLabel",
     "PillarSetItem",
+    "Split",
     "dataset_sha256",
     "load_dataset",
     "normalize_name",
@@ -46,6 +51,8 @@ class ContradictionLabel(BaseModel):
 
     pillars: tuple[str, str]
     reason: Reason
+    #: v2: can the lexical finder see it (explicit) or not (subtle)?
+    difficulty: Difficulty | None = None
 
 
 class MisfitLabel(BaseModel):
@@ -55,14 +62,30 @@ class MisfitLabel(BaseModel):
 
     pillar: str
     reason: Reason
+    difficulty: Difficulty | None = None
+    kind: MisfitKind | None = None
 
 
 class Labels(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     contradictions: list[ContradictionLabel] = Field(default_factory=list)
+    #: The areas the game must address and no pillar covers (v1: the labeller's choice).
     missing_areas: list[DesignArea] = Field(default_factory=list)
+    #: v2: the areas it should address and no pillar covers (naming one is no false alarm).
+    missing_should: list[DesignArea] = Field(default_factory=list)
     context_misfits: list[MisfitLabel] = Field(default_factory=list)
+    #: v2: the areas each pillar covers (by name), from which the missing areas follow.
+    pillar_areas: dict[str, list[DesignArea]] | None = None
+
+
+Split = Literal["dev", "test"]
+
+
+class ItemFacets(Facets):
+    """What the missing-area rule needs, plus the team's scope (for scope misfits)."""
+
+    scope: Scope
 
 
 class PillarSetItem(BaseModel):
@@ -77,6 +100,10 @@ class PillarSetItem(BaseModel):
     #: No planted contradiction and no misfit: any such finding is a false positive.
     clean: bool
     notes: str = ""
+    #: v2 fields (absent in v1): the game's facets, the split, and where the item came from.
+    facets: ItemFacets | None = None
+    split: Split | None = None
+    source: Literal["natural", "generated"] | None = None
 
     @model_validator(mode="after")
     def _labels_name_this_sets_pillars(self) -> Self:
@@ -98,7 +125,30 @@ class PillarSetItem(BaseModel):
         planted = bool(self.labels.contradictions or self.labels.context_misfits)
         if self.clean == planted:
             raise ValueError("clean must be true exactly when nothing is planted")
+        if self.labels.pillar_areas is not None:
+            self._missing_areas_follow_from_the_rule(self.labels.pillar_areas, known)
         return self
+
+    def _missing_areas_follow_from_the_rule(
+        self, pillar_areas: dict[str, list[DesignArea]], known: set[str]
+    ) -> None:
+        tagged = {normalize_name(name): areas for name, areas in pillar_areas.items()}
+        if set(tagged) != known:
+            raise ValueError("pillar_areas must tag every pillar of the set, and only them")
+        if self.facets is None:
+            raise ValueError("pillar_areas needs facets: the rule starts from them")
+        covered = {area for areas in tagged.values() for area in areas}
+        grades = required_areas(self.facets)
+        if set(self.labels.missing_areas) != grades.must - covered:
+            raise ValueError(
+                f"missing_areas must be {sorted(grades.must - covered)}: the must areas no "
+                "pillar covers"
+            )
+        if set(self.labels.missing_should) != grades.should - covered:
+            raise ValueError(
+                f"missing_should must be {sorted(grades.should - covered)}: the should areas "
+                "no pillar covers"
+            )
 
     def request_data(self) -> dict[str, Any]:
         """The ``pillars.evaluate`` input for this set."""

@@ -105,6 +105,7 @@ def _header(params: ExperimentParams, runs: list[dict[str, Any]]) -> list[tuple[
         ("git commit", _git_commit()),
         ("packages", ", ".join(versions)),
         ("dataset", f"{params.dataset} (sha256 {params.dataset_sha256})"),
+        ("split", params.split or "all items"),
         (
             "grid",
             f"modes {params.modes} x models {params.models} x repeats {params.repeats}"

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -52,6 +52,14 @@ class ExperimentParams(BaseModel):
     repeats: int = Field(ge=1)
     options: dict[str, Any] = Field(default_factory=dict)
     limit: int | None = Field(default=None, ge=1)
+    #: The dataset's split the grid runs on; None (experiments made before splits): all
+    #: items. An item without a split (a version-1 dataset) belongs to the test split.
+    split: Literal["dev", "test", "all"] | None = None
+
+    def selects(self, item: PillarSetItem) -> bool:
+        if self.split in (None, "all"):
+            return True
+        return (item.split or "test") == self.split
 
 
 @dataclass(frozen=True)
@@ -119,7 +127,8 @@ class Experiment:
         self.out = out
         self.params = params
         self.replay = replay
-        self.items = load_dataset(Path(params.dataset))[: params.limit]
+        items = [i for i in load_dataset(Path(params.dataset)) if params.selects(i)]
+        self.items = items[: params.limit]
         self.records = CallRecords(out / CALLS, "replay" if replay else "record")
         manager = ModelManager(get_config(), wrap=self.records.recorder)
         self.orchestrator = LLMOrchestrator(model_manager=manager)

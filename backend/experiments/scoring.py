@@ -10,7 +10,8 @@ Conventions (``datasets/README.md`` explains them for readers of the thesis):
   only one is, their harmonic mean otherwise. So a clean set answered with no
   contradiction scores F1 1, one answered with any scores 0, and precision and recall
   average only over the sets where they mean something.
-- Missing areas: the predicted ``completeness.missing_areas[].area`` against the labels.
+- Missing areas: the predicted ``completeness.missing_areas[].area``; recall against the
+  labelled must areas, precision against must and should (version 1 has no should).
 - A context misfit is found when its pillar's context score is under ``MISFIT_THRESHOLD``.
 - A part that is null (its agent failed) predicts nothing and scores F1 0 (recall 0
   where labels exist); a failed run does so for every part and is not schema-valid.
@@ -67,9 +68,15 @@ PRF = tuple[float | None, float | None, float]
 
 
 def _prf(predicted: set[Any], labelled: set[Any]) -> PRF:
-    hits = len(predicted & labelled)
-    precision = round(hits / len(predicted), 6) if predicted else None
-    recall = round(hits / len(labelled), 6) if labelled else None
+    return _graded(predicted, labelled, set())
+
+
+def _graded(predicted: set[Any], must: set[Any], should: set[Any]) -> PRF:
+    """Recall of the must areas; precision against must and should together (naming a
+    should area is no false alarm, omitting one no miss)."""
+    allowed = must | should
+    precision = round(len(predicted & allowed) / len(predicted), 6) if predicted else None
+    recall = round(len(predicted & must) / len(must), 6) if must else None
     if precision is None or recall is None:
         return precision, recall, 1.0 if precision is None and recall is None else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -112,7 +119,7 @@ def score_cell(
         contradiction = _prf(predicted_pairs, labelled_pairs)
     if evaluation is not None and evaluation.completeness is not None:
         predicted_areas = {a.area for a in evaluation.completeness.missing_areas}
-        areas = _prf(predicted_areas, labelled_areas)
+        areas = _graded(predicted_areas, labelled_areas, set(labels.missing_should))
     if evaluation is not None and evaluation.context_alignment is not None:
         flagged = {
             normalize_name(p.pillar_name)

@@ -119,8 +119,8 @@ class CompletenessEvaluation(BaseModel):
 
     is_complete: bool
     score: Score
-    covered_areas: Annotated[list[DesignArea], Field(max_length=16)]
-    missing_areas: Annotated[list[MissingArea], Field(max_length=16)]
+    covered_areas: Annotated[list[DesignArea], Field(max_length=len(DesignArea))]
+    missing_areas: Annotated[list[MissingArea], Field(max_length=len(DesignArea))]
     feedback: Text
 
 
