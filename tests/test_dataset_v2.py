@@ -326,3 +326,29 @@ def test_an_experiment_runs_on_the_test_split_by_default(items):
     v1 = load_dataset(DATASETS / "pillars-v1.jsonl")
     assert all(params("test").selects(i) for i in v1)
     assert not any(params("dev").selects(i) for i in v1)
+
+
+def test_the_reported_labeller_agreement_reproduces():
+    out = StringIO()
+    second = DATASETS / "agreement" / "natural-second-labeller.jsonl"
+    call_command(
+        "llm",
+        "dataset",
+        "agreement",
+        "--dataset",
+        str(DATASETS / "agreement" / "natural-first-labeller.jsonl"),
+        "--second",
+        str(second),
+        "--sha256",
+        "aac50bd8dea159465072b2227eea2dc14e124c3563b9a388f9db8a4617164452",
+        stdout=out,
+    )
+    measured = json.loads(out.getvalue())
+    readme = (DATASETS / "README.md").read_text()
+    for key in ("contradiction_kappa", "misfit_kappa", "must_jaccard"):
+        assert f"**{measured[key]:.3f}**" in readme
+    for key in ("contradiction_pair_f1", "must_should_jaccard"):
+        assert f"| {measured[key]:.3f} |" in readme
+    assert measured["contradiction_kappa"] >= 0.8
+    assert measured["misfit_kappa"] >= 0.8
+    assert measured["must_jaccard"] >= 0.7
