@@ -39,13 +39,18 @@ class JSONHandler(BaseHTTPRequestHandler):
 
     def send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", self.content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", self.content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up first (its deadline passed, or it was cancelled), as
+            # clients of a real server do: nobody is left to answer.
+            self.close_connection = True
 
     def drop_connection(self) -> None:
         """Close the connection without answering (a crashed or cut-off server)."""
