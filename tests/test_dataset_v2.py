@@ -288,7 +288,7 @@ def test_floors_score_what_they_should(items):
     floors = floor_scores(items)
     null = floors["null (finds nothing)"]
     # Finding nothing is never a false positive, and recalls nothing.
-    assert null["false_positive_rate"] == 0.0
+    assert null["false_positive"] == 0.0
     assert null["misfit_recall"] == 0.0
     assert null["contradiction_recall"] == 0.0
     everything = floors["all areas missing"]

@@ -16,13 +16,14 @@ from backend.pillars.llm.areas import DesignArea
 
 from .dataset import PillarSetItem, normalize_name
 from .lexical import announces_problem, has_negation, lexical_cues, shared_stems
-from .scoring import CellScore, score_cell
+from .scoring import QUALITY_METRICS, CellScore, score_cell
 
 __all__ = [
     "FLOORS",
     "Floor",
     "composition_markdown",
     "difficulty_mismatches",
+    "floor_cells",
     "floor_markdown",
     "floor_scores",
     "lexical_answer",
@@ -78,7 +79,7 @@ def _answer(
     }
 
 
-def lexical_answer(item: PillarSetItem, _dev: list[PillarSetItem]) -> dict[str, Any]:
+def lexical_answer(item: PillarSetItem, _reference: list[PillarSetItem]) -> dict[str, Any]:
     """Flags every pair sharing a stem with a negation, and every pillar that does so
     with the context."""
     texts = {p.name: f"{p.name}. {p.description}" for p in item.pillars}
@@ -88,27 +89,45 @@ def lexical_answer(item: PillarSetItem, _dev: list[PillarSetItem]) -> dict[str, 
     return _answer(item, pairs, misfits=misfits)
 
 
-def _null(item: PillarSetItem, _dev: list[PillarSetItem]) -> dict[str, Any]:
+def _null(item: PillarSetItem, _reference: list[PillarSetItem]) -> dict[str, Any]:
     return _answer(item)
 
 
-def _all_areas(item: PillarSetItem, _dev: list[PillarSetItem]) -> dict[str, Any]:
+def _all_areas(item: PillarSetItem, _reference: list[PillarSetItem]) -> dict[str, Any]:
     return _answer(item, missing=list(DesignArea))
 
 
-def _majority(item: PillarSetItem, dev: list[PillarSetItem]) -> dict[str, Any]:
-    """The dev split's most common must areas, as many as an item has there on average."""
-    counts = Counter(a for i in dev for a in i.labels.missing_areas)
-    k = round(fmean(len(i.labels.missing_areas) for i in dev)) if dev else 0
+def _majority(item: PillarSetItem, reference: list[PillarSetItem]) -> dict[str, Any]:
+    """The reference items' most common must areas, as many as they have on average (the
+    card learns from the dev split, a report from the other items: leave-one-out)."""
+    counts = Counter(a for i in reference for a in i.labels.missing_areas)
+    k = round(fmean(len(i.labels.missing_areas) for i in reference)) if reference else 0
     return _answer(item, missing=[a for a, _ in counts.most_common(k)])
+
+
+def _every_pillar_flagged(item: PillarSetItem, _reference: list[PillarSetItem]) -> dict[str, Any]:
+    return _answer(item, misfits=[p.name for p in item.pillars])
 
 
 FLOORS: dict[str, Floor] = {
     "null (finds nothing)": _null,
-    "majority areas (from dev)": _majority,
+    "majority areas": _majority,
     "all areas missing": _all_areas,
+    "every pillar flagged": _every_pillar_flagged,
     "lexical finder": lexical_answer,
 }
+
+
+def floor_cells(items: list[PillarSetItem]) -> dict[str, dict[str, CellScore]]:
+    """Every floor's score on every item, the majority learning from the other items
+    (leave-one-out): the report's floor rows."""
+    return {
+        name: {
+            item.id: score_cell(item, floor(item, [i for i in items if i.id != item.id]))
+            for item in items
+        }
+        for name, floor in FLOORS.items()
+    }
 
 
 def floor_scores(items: list[PillarSetItem]) -> dict[str, dict[str, float | None]]:
@@ -123,21 +142,11 @@ def floor_scores(items: list[PillarSetItem]) -> dict[str, dict[str, float | None
 
 
 def _means(cells: list[CellScore]) -> dict[str, float | None]:
-    def mean(values: list[float | None]) -> float | None:
-        present = [v for v in values if v is not None]
-        return round(fmean(present), 3) if present else None
-
-    return {
-        "contradiction_f1": mean([c.contradiction_f1 for c in cells]),
-        "contradiction_recall": mean([c.contradiction_recall for c in cells]),
-        "missing_area_precision": mean([c.missing_area_precision for c in cells]),
-        "missing_area_recall": mean([c.missing_area_recall for c in cells]),
-        "missing_area_f1": mean([c.missing_area_f1 for c in cells]),
-        "misfit_recall": mean([c.misfit_recall for c in cells]),
-        "false_positive_rate": mean(
-            [float(c.false_positive) if c.false_positive is not None else None for c in cells]
-        ),
-    }
+    means: dict[str, float | None] = {}
+    for metric in QUALITY_METRICS:
+        values = [v for c in cells if (v := getattr(c, metric)) is not None]
+        means[metric] = round(fmean(values), 3) if values else None
+    return means
 
 
 def difficulty_mismatches(item: PillarSetItem) -> list[str]:

@@ -47,6 +47,18 @@ class ExperimentCommand:
         parser.add_argument("--options", default="{}", help="ExecutionOptions as JSON.")
         parser.add_argument("--limit", type=int, default=None, help="Only the first N sets.")
         parser.add_argument(
+            "--primary",
+            default=None,
+            help="Comma-separated confirmatory metrics (default: contradiction_recall, "
+            "contradiction_false_alarm, missing_area_f1, misfit_auroc).",
+        )
+        parser.add_argument(
+            "--mde",
+            type=float,
+            default=0.05,
+            help="The mean difference the power analysis targets (items needed to detect it).",
+        )
+        parser.add_argument(
             "--split",
             choices=("test", "dev", "all"),
             default="test",
@@ -118,7 +130,19 @@ def _params(options: dict[str, Any]) -> Any:
         run_options = ExecutionOptions.model_validate(json.loads(options["options"]))
     except ValueError as exc:
         raise CommandError(f"--options is not valid ExecutionOptions JSON: {exc}") from exc
+    from .analysis import PRIMARY_DEFAULT
+    from .scoring import QUALITY_METRICS
+
+    primary = _csv(options["primary"]) if options["primary"] else list(PRIMARY_DEFAULT)
+    unknown = [m for m in primary if m not in QUALITY_METRICS]
+    if unknown or not primary:
+        raise CommandError(f"--primary takes metrics of {', '.join(QUALITY_METRICS)}.")
+    # The first mode is the baseline each other mode is compared with.
+    comparisons = [(modes[0], other) for other in modes[1:]]
     return ExperimentParams(
+        primary=primary,
+        comparisons=comparisons,
+        target_difference=options["mde"],
         dataset=str(dataset),
         dataset_sha256=dataset_sha256(dataset),
         modes=modes,

@@ -1,4 +1,4 @@
-"""The report's PNG plots (matplotlib, headless)."""
+"""The report's plots (matplotlib, headless): PNG for the HTML page, SVG for a thesis."""
 
 from __future__ import annotations
 
@@ -6,14 +6,20 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from .scoring import QUALITY_METRICS
+from .analysis import item_means, metric_value
 from .stats import bootstrap_mean
-from .tables import metric_values, per_group
+from .tables import per_group
 
 __all__ = ["write_plots"]
 
 Run = dict[str, Any]
-SHOWN = ("contradiction_f1", "missing_area_f1", "misfit_recall", "false_positive")
+SHOWN = (
+    ("contradiction_recall", "contradiction recall"),
+    ("contradiction_false_alarm", "contradiction false alarms"),
+    ("missing_area_f1", "missing-area F1"),
+    ("misfit_auroc", "misfit AUROC"),
+    ("false_positive", "FP rate (clean)"),
+)
 
 
 def write_plots(runs: list[Run], folder: Path) -> dict[str, Path]:
@@ -28,14 +34,14 @@ def write_plots(runs: list[Run], folder: Path) -> dict[str, Path]:
     labels = [f"{model}\n{mode}" for model, mode in groups]
     paths: dict[str, Path] = {}
 
-    # 1. Quality per mode and model, with 95% bootstrap CIs.
+    # 1. Quality per mode and model: means over items, 95% CIs of resampled items.
     figure, axis = plt.subplots(figsize=(8, 4))
     width = 0.8 / max(1, len(groups))
     for index, (label, group) in enumerate(zip(labels, groups.values(), strict=True)):
         means: list[float] = []
         errors: list[list[float]] = [[], []]
-        for metric in SHOWN:
-            estimate = bootstrap_mean(metric_values(group, metric))
+        for metric, _ in SHOWN:
+            estimate = bootstrap_mean(list(item_means(group, metric).values()))
             mean = estimate.mean if estimate else 0.0
             means.append(mean)
             errors[0].append(mean - estimate.low if estimate else 0.0)
@@ -43,9 +49,7 @@ def write_plots(runs: list[Run], folder: Path) -> dict[str, Path]:
         xs = [i + index * width for i in range(len(SHOWN))]
         axis.bar(xs, means, width, yerr=errors, capsize=3, label=label.replace("\n", " / "))
     axis.set_xticks([i + width * (len(groups) - 1) / 2 for i in range(len(SHOWN))])
-    axis.set_xticklabels(
-        ["contradiction F1", "missing-area F1", "misfit recall", "FP rate (clean)"]
-    )
+    axis.set_xticklabels([label for _, label in SHOWN], fontsize=7)
     axis.set_ylim(0, 1.05)
     axis.set_ylabel("mean (95% bootstrap CI)")
     axis.set_title("Quality per mode and model")
@@ -54,7 +58,7 @@ def write_plots(runs: list[Run], folder: Path) -> dict[str, Path]:
 
     # 2. Latency distributions.
     figure, axis = plt.subplots(figsize=(6, 4))
-    axis.boxplot([metric_values(g, "latency_ms") for g in groups.values()], tick_labels=labels)
+    axis.boxplot([[float(r["wall_ms"]) for r in g] for g in groups.values()], tick_labels=labels)
     axis.set_ylabel("run wall time (ms)")
     axis.set_title("Latency per mode and model")
     paths["latency"] = _save(figure, folder / "latency.png")
@@ -76,7 +80,7 @@ def write_plots(runs: list[Run], folder: Path) -> dict[str, Path]:
                 label=label.replace("\n", " / "),
             )
     axis.set_xlabel("tokens per run (input + output)")
-    axis.set_ylabel("mean of the F1 scores and misfit recall")
+    axis.set_ylabel("mean of recall, missing-area F1 and misfit AUROC")
     axis.set_title("Quality against tokens")
     axis.legend(fontsize=7)
     paths["quality_vs_tokens"] = _save(figure, folder / "quality_vs_tokens.png")
@@ -100,7 +104,9 @@ def write_plots(runs: list[Run], folder: Path) -> dict[str, Path]:
 
 
 def _mean_quality(run: Run) -> float:
-    values = [run["score"][m] for m in QUALITY_METRICS if m.endswith("f1") or m == "misfit_recall"]
+    values = [
+        metric_value(run, m) for m in ("contradiction_recall", "missing_area_f1", "misfit_auroc")
+    ]
     present = [v for v in values if v is not None]
     return sum(present) / len(present) if present else 0.0
 
@@ -110,5 +116,6 @@ def _save(figure: Any, path: Path) -> Path:
 
     figure.tight_layout()
     figure.savefig(path, metadata={"Software": None})
+    figure.savefig(path.with_suffix(".svg"), metadata={"Date": None})
     plt.close(figure)
     return path

@@ -16,10 +16,11 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from .analysis import ComparisonRow, compare
 from .runner import PARAMS, RUNS, ExperimentParams
-from .scoring import MISFIT_THRESHOLD
-from .stats import RESAMPLES, SEED
-from .tables import Table, agent_table, group_table, paired_table
+from .scoring import COUNTED_SEVERITIES, MISFIT_THRESHOLD
+from .stats import ALPHA, POWER, PRIMARY_TEST, RESAMPLES, SECONDARY_TEST, SEED
+from .tables import Table, agent_table, comparison_table, floor_table, group_table
 
 __all__ = ["RESULTS_HEADING", "load_runs", "write_report"]
 
@@ -118,37 +119,101 @@ def _header(params: ExperimentParams, runs: list[dict[str, Any]]) -> list[tuple[
             "seeds",
             f"embedded model {LocalSettings.load().seed}; bootstrap {SEED} ({RESAMPLES} resamples)",
         ),
-        ("misfit threshold", f"context score < {MISFIT_THRESHOLD}"),
+        ("misfit threshold", f"context score < {MISFIT_THRESHOLD} (the prompts say so)"),
+        ("contradictions counted", f"severity {' or '.join(sorted(COUNTED_SEVERITIES))}"),
+        (
+            "unit of analysis",
+            "the item (pillar set): each metric is averaged over an item's repeats first; "
+            "intervals resample items (percentile bootstrap)",
+        ),
+        ("primary test", f"{PRIMARY_TEST}; seed {SEED}"),
+        ("secondary test", SECONDARY_TEST),
+        ("confirmatory family", _family(params, runs)),
+        (
+            "power",
+            f"MDE: the mean difference detected with {POWER:.0%} power at alpha {ALPHA} "
+            f"(two-sided paired t, noncentral t) for the items compared and the sd of their "
+            f"differences; 'items for target': items needed for a difference of "
+            f"{params.target_difference:g}",
+        ),
         ("prompt sha256", ", ".join(f"{k} {v}" for k, v in sorted(_prompt_hashes().items()))),
     ]
 
 
-SECTIONS = (
-    (
-        "Per mode and model",
-        group_table,
-        "Mean and 95% bootstrap CI per run; rates are fractions of runs.",
-    ),
-    (
-        "Agentic vs monolithic (paired)",
-        paired_table,
-        "Differences on the same set, repeat and model; Wilcoxon signed-rank (two-sided), "
-        "Holm-corrected across the quality metrics of a model; effect sizes d_z and r.",
-    ),
-    (
-        "Agentic runs per agent",
-        agent_table,
-        "Mean wall time and tokens per node; the parallel phase and the wait on its slowest agent.",
-    ),
-)
+def _family(params: ExperimentParams, runs: list[dict[str, Any]]) -> str:
+    models = sorted({r["model"] for r in runs})
+    pairs = ", ".join(f"{b} - {a}" for a, b in params.comparisons) or "none"
+    size = len(params.primary) * len(params.comparisons) * len(models)
+    return (
+        f"pre-registered in experiment.json: {', '.join(params.primary)} x ({pairs}) x "
+        f"models {models}: {size} tests, Holm-corrected together at alpha {ALPHA}; every "
+        f"other row is exploratory (unadjusted p)"
+    )
+
+
+def _floors(params: ExperimentParams, runs: list[dict[str, Any]]) -> tuple[Table, str]:
+    """The floor rows on the runs' items, or why there are none."""
+    from .card import floor_cells
+    from .dataset import dataset_sha256, load_dataset
+
+    path = Path(params.dataset)
+    if not path.is_file() or dataset_sha256(path) != params.dataset_sha256:
+        return (["floor"], []), f"No floors: {path} is missing or changed since the experiment."
+    ids = sorted({r["set_id"] for r in runs})
+    items = [i for i in load_dataset(path) if i.id in set(ids)]
+    note = (
+        "Answers that need no understanding, scored like the modes on the same items "
+        "(majority areas: leave-one-out); a mode's row means something only above them."
+    )
+    return floor_table(floor_cells(items), ids), note
+
+
+def _sections(
+    params: ExperimentParams, runs: list[dict[str, Any]], rows: list[ComparisonRow]
+) -> list[tuple[str, Table, str]]:
+    floors, floor_note = _floors(params, runs)
+    return [
+        (
+            "Per mode and model",
+            group_table(runs),
+            "Quality: mean over items (each item's mean over its repeats), 95% CI of "
+            "resampled items; rates are fractions of runs.",
+        ),
+        (
+            "Confirmatory comparisons",
+            comparison_table([r for r in rows if r.family == "confirmatory"]),
+            "The pre-registered family: b - a over items both modes answered; the primary "
+            "test's p, Holm-adjusted over the whole family; Wilcoxon-Pratt as a secondary; "
+            "d_z and the matched-pairs rank-biserial (zeros counted).",
+        ),
+        (
+            "Exploratory comparisons",
+            comparison_table([r for r in rows if r.family == "exploratory"]),
+            "Every other metric, same test, unadjusted p: read as exploratory.",
+        ),
+        ("Floors", floors, floor_note),
+        (
+            "Agentic runs per agent",
+            agent_table(runs),
+            "Mean wall time and tokens per node; the parallel phase and the wait on its "
+            "slowest agent.",
+        ),
+    ]
 
 
 def write_report(out: Path) -> dict[str, Path]:
+    from .exports import write_exports
     from .plots import write_plots
 
     params = ExperimentParams.model_validate_json((out / PARAMS).read_text())
     runs = load_runs(out)
-    tables = [(title, build(runs), note) for title, build, note in SECTIONS]
+    rows = compare(
+        runs,
+        primary=params.primary,
+        comparisons=params.comparisons,
+        target_difference=params.target_difference,
+    )
+    tables = _sections(params, runs, rows)
     plots = write_plots(runs, out / "plots")
 
     header = _header(params, runs)
@@ -180,4 +245,5 @@ def write_report(out: Path) -> dict[str, Path]:
         f"<style>{style}</style></head><body>{''.join(parts)}</body></html>\n"
     )
     (out / "report.html").write_text(document, encoding="utf-8")
-    return {"report.md": out / "report.md", "report.html": out / "report.html", **plots}
+    exports = write_exports(out, runs, rows, tables)
+    return {"report.md": out / "report.md", "report.html": out / "report.html", **exports, **plots}

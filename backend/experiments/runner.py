@@ -29,6 +29,7 @@ from backend.llm.providers import ModelManager
 from backend.llm.recording import CURRENT_CELL, CallRecords
 from backend.llm.types import ExecutionOptions, LLMRequest, LLMResponse
 
+from .analysis import PRIMARY_DEFAULT
 from .dataset import PillarSetItem, dataset_sha256, load_dataset
 from .scoring import score_cell
 
@@ -55,6 +56,11 @@ class ExperimentParams(BaseModel):
     #: The dataset's split the grid runs on; None (experiments made before splits): all
     #: items. An item without a split (a version-1 dataset) belongs to the test split.
     split: Literal["dev", "test", "all"] | None = None
+    #: Pre-registered before the first cell runs: the confirmatory metrics, the mode
+    #: pairs compared (b - a, per model) and the difference the power analysis targets.
+    primary: list[str] = Field(default_factory=lambda: list(PRIMARY_DEFAULT))
+    comparisons: list[tuple[str, str]] = Field(default_factory=lambda: [("monolithic", "agentic")])
+    target_difference: float = Field(default=0.05, gt=0)
 
     def selects(self, item: PillarSetItem) -> bool:
         if self.split in (None, "all"):

@@ -1,6 +1,6 @@
-"""The report's tables, computed from ``runs.jsonl`` only (so a replay reproduces them
-byte for byte): per mode and model, the paired agentic-vs-monolithic comparison, and the
-per-agent attribution of agentic runs."""
+"""The report's tables, computed from ``runs.jsonl`` (and, for the floors, the dataset)
+only, so a replay reproduces them byte for byte. Quality is averaged per item (pillar set)
+first; intervals resample items."""
 
 from __future__ import annotations
 
@@ -9,17 +9,18 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .scoring import QUALITY_METRICS
-from .stats import bootstrap_mean, holm, paired_comparison, percentile
+from .analysis import ComparisonRow, item_means
+from .scoring import QUALITY_METRICS, CellScore
+from .stats import bootstrap_mean, percentile
 
 __all__ = [
     "NA",
     "Table",
     "agent_table",
+    "comparison_table",
+    "floor_table",
     "group_table",
-    "metric_values",
     "node_name",
-    "paired_table",
     "per_group",
 ]
 
@@ -49,45 +50,30 @@ def per_group(runs: Iterable[Run]) -> dict[tuple[str, str], list[Run]]:
     return dict(sorted(groups.items()))
 
 
-def metric_values(runs: Iterable[Run], metric: str) -> list[float]:
-    values = []
-    for run in runs:
-        if metric == "false_positive":
-            value = run["score"]["false_positive"]
-        elif metric == "latency_ms":
-            value = run["wall_ms"]
-        elif metric in ("input_tokens", "output_tokens", "total_tokens"):
-            value = (run["metadata"] or {}).get("token_usage", {}).get(metric)
-        else:
-            value = run["score"][metric]
-        if value is not None:
-            values.append(float(value))
-    return values
-
-
 def group_table(runs: Sequence[Run]) -> Table:
-    """One row per (model, mode): every quality score with its 95% bootstrap CI, rates,
-    latency and tokens."""
-    header = ["model", "mode", "n", *QUALITY_METRICS, "false_positive_rate (clean)"]
+    """One row per (model, mode): each quality metric's mean over items (an item's value is
+    its mean over repeats) with the 95% CI of resampled items; rates per run; latency and
+    tokens."""
+    header = ["model", "mode", "items", "runs", *QUALITY_METRICS]
     header += ["schema_valid", "failed", "degraded", "latency p50 ms", "latency p95 ms"]
     header += ["tokens in", "tokens out", "cost USD per run"]
     rows = []
     for (model, mode), group in per_group(runs).items():
-        latency = metric_values(group, "latency_ms")
+        latency = [float(r["wall_ms"]) for r in group]
         rows.append(
             [
                 model,
                 mode,
+                str(len({r["set_id"] for r in group})),
                 str(len(group)),
-                *(_ci(metric_values(group, metric)) for metric in QUALITY_METRICS),
-                _ci(metric_values(group, "false_positive")),
+                *(_ci(list(item_means(group, m).values())) for m in QUALITY_METRICS),
                 _f(sum(r["score"]["schema_valid"] for r in group) / len(group)),
                 _f(sum(r["status"] == "failed" for r in group) / len(group)),
                 _f(sum(r["status"] == "degraded" for r in group) / len(group)),
                 _f(percentile(latency, 50), 0),
                 _f(percentile(latency, 95), 0),
-                _ci(metric_values(group, "input_tokens"), 0),
-                _ci(metric_values(group, "output_tokens"), 0),
+                _ci(list(item_means(group, "input_tokens").values()), 0),
+                _ci(list(item_means(group, "output_tokens").values()), 0),
                 _cost(group),
             ]
         )
@@ -102,55 +88,50 @@ def _cost(runs: Sequence[Run]) -> str:
     return _ci([float(c) for c in costs if c is not None], 6)
 
 
-PAIRED_METRICS = (*QUALITY_METRICS, "false_positive", "latency_ms", "total_tokens")
+def comparison_table(rows: Sequence[ComparisonRow]) -> Table:
+    header = ["model", "b - a", "metric", "items", "mean a", "mean b", "difference [95% CI]"]
+    header += ["p (sign-flip)", "Holm p", "p (Wilcoxon-Pratt)", "d_z", "r_rb"]
+    header += ["sd of differences", "within-item sd a / b", "MDE (80%)", "items for target"]
+    table = []
+    for row in rows:
+        digits = 0 if row.metric in ("latency_ms", "total_tokens") else 3
+        table.append(
+            [
+                row.model,
+                f"{row.b} - {row.a}",
+                row.metric,
+                str(row.n_items),
+                _f(row.mean_a, digits),
+                _f(row.mean_b, digits),
+                f"{_f(row.mean_difference, digits)} [{_f(row.ci_low, digits)}, "
+                f"{_f(row.ci_high, digits)}]",
+                _f(row.p_value, 4),
+                _f(row.p_holm, 4) if row.family == "confirmatory" else "",
+                _f(row.p_wilcoxon_pratt, 4),
+                _f(row.cohens_dz, 2),
+                _f(row.rank_biserial, 2),
+                _f(row.sd_difference, digits),
+                f"{_f(row.within_item_sd_a, digits)} / {_f(row.within_item_sd_b, digits)}",
+                _f(row.mde, digits),
+                f"{row.items_needed} (for {row.target_difference:g})"
+                if row.items_needed is not None
+                else NA,
+            ]
+        )
+    return header, table
 
 
-def paired_table(runs: Sequence[Run], a: str = "monolithic", b: str = "agentic") -> Table:
-    """``b - a`` on the same set, repeat and model; Holm's correction across the quality
-    metrics of each model."""
-    header = ["model", "metric", "pairs", f"mean {b} - {a} [95% CI]", "Wilcoxon p"]
-    header += ["Holm p", "Cohen's dz", "rank-biserial r"]
-    by_cell: dict[tuple[str, str, int, str], Run] = {
-        (r["model"], r["set_id"], r["repeat"], r["mode"]): r for r in runs
-    }
+def floor_table(floors: dict[str, dict[str, CellScore]], items: Sequence[str]) -> Table:
+    """Each floor's mean over the same items as the runs, with the 95% CI of items."""
+    header = ["floor", "items", *QUALITY_METRICS]
     rows = []
-    for model in sorted({r["model"] for r in runs}):
-        keys = sorted({(s, rep) for (m, s, rep, _) in by_cell if m == model})
-        results = []
-        for metric in PAIRED_METRICS:
-            first, second = [], []
-            for set_id, repeat in keys:
-                left, right = (
-                    by_cell.get((model, set_id, repeat, a)),
-                    by_cell.get((model, set_id, repeat, b)),
-                )
-                if left is None or right is None:
-                    continue
-                x, y = metric_values([left], metric), metric_values([right], metric)
-                if x and y:
-                    first.append(x[0])
-                    second.append(y[0])
-            results.append((metric, paired_comparison(first, second)))
-        quality = [c.p_value if c and m in QUALITY_METRICS else None for m, c in results]
-        adjusted = holm(quality)
-        for (metric, comparison), holm_p in zip(results, adjusted, strict=True):
-            if comparison is None:
-                rows.append([model, metric, "0", NA, NA, NA, NA, NA])
-                continue
-            digits = 0 if metric in ("latency_ms", "total_tokens") else 3
-            rows.append(
-                [
-                    model,
-                    metric,
-                    str(comparison.n),
-                    f"{_f(comparison.mean_difference, digits)} "
-                    f"[{_f(comparison.low, digits)}, {_f(comparison.high, digits)}]",
-                    _f(comparison.p_value, 4),
-                    _f(holm_p, 4),
-                    _f(comparison.cohens_dz, 2),
-                    _f(comparison.rank_biserial, 2),
-                ]
-            )
+    for name, cells in floors.items():
+        present = [cells[i] for i in items if i in cells]
+        values = {
+            m: [float(v) for c in present if (v := getattr(c, m)) is not None]
+            for m in QUALITY_METRICS
+        }
+        rows.append([name, str(len(present)), *(_ci(values[m]) for m in QUALITY_METRICS)])
     return header, rows
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "COMPLETENESS_TASK",
+    "CONTEXT_TASK",
+    "CONTRADICTIONS_TASK",
     "EVALUATE",
     "EVALUATE_COMPLETENESS",
     "EVALUATE_CONTEXT",
@@ -60,34 +63,50 @@ Return the improved_version (a name of at most six words and a description of on
 three sentences), the list of changes you made, and the rationale.
 """
 
-EVALUATE_COMPLETENESS = """\
-Evaluate whether this set of design pillars covers the game's design adequately.
-
-{context}Pillars:
-{pillars}
-
+# One instruction block per review task. The specialists of agentic mode each get one;
+# the monolithic prompt is composed of all three, verbatim, so the modes are told the
+# same thing and differ only in architecture (tests/test_prompt_parity.py).
+COMPLETENESS_TASK = """\
 Judge coverage against these design areas (use their names exactly):
 {areas}
-
 List the areas the pillars cover, and the areas that matter for this game (its genre,
 audience and platform) that no pillar addresses, each with why it matters here. Not
 every game needs every area: a single-player game does not miss "social". Give a score
 from 0 to 100 and feedback; set is_complete to true only if nothing important is missing.
 """
 
-EVALUATE_CONTRADICTIONS = """\
-Find contradictions between these game design pillars: pairs that push the design in
-opposite directions, so that a feature serving one would undermine the other.
+CONTRADICTIONS_TASK = """\
+Find contradictions: pairs of pillars that push the design in opposite directions, so
+that a feature serving one would undermine the other. For each, name both pillars
+exactly as written, explain the conflict in terms of a concrete feature or player
+moment, and rate its severity: low (a tension a designer can balance), medium (holding
+both needs an explicit design rule), high (the pillars cannot both hold in one game).
+Tension that the context explains away is not a contradiction. If there are none,
+return an empty list and has_contradictions false.
+"""
 
+CONTEXT_TASK = """\
+For each pillar give its name exactly as written, a score from 0 to 100 for how well it
+fits the game's genre, audience, platform and vision (a score under 50 means the pillar
+does not fit this game), and a note on what fits or clashes. Then give an overall score
+and feedback.
+"""
+
+_SET = """\
 {context}Pillars:
 {pillars}
 
-For each contradiction name both pillars exactly as written, explain the conflict in
-terms of a concrete feature or player moment, and rate its severity (low: a tension a
-designer can balance; medium: needs an explicit rule; high: the pillars cannot both
-hold). Tension that the context explains away is not a contradiction. If there are
-none, return an empty list and has_contradictions false.
 """
+
+EVALUATE_COMPLETENESS = (
+    "Evaluate whether this set of design pillars covers the game's design adequately.\n\n"
+    + _SET
+    + COMPLETENESS_TASK
+)
+
+EVALUATE_CONTRADICTIONS = (
+    "Find contradictions between these game design pillars.\n\n" + _SET + CONTRADICTIONS_TASK
+)
 
 SUGGEST_ADDITIONS = """\
 Suggest up to three new design pillars that would strengthen this set.
@@ -100,33 +119,20 @@ contradict an existing pillar, and needs a short name, a one to three sentence
 description and a rationale. End with overall feedback.
 """
 
-EVALUATE_CONTEXT = """\
-Evaluate how well each design pillar fits the game described by this context.
+EVALUATE_CONTEXT = (
+    "Evaluate how well each design pillar fits the game described by this context.\n\n"
+    + _SET
+    + CONTEXT_TASK
+)
 
-{context}Pillars:
-{pillars}
-
-For each pillar give its name exactly as written, a score from 0 to 100 for alignment
-with the genre, audience, platform and vision, and a note on what fits or clashes.
-Then give an overall score and feedback.
-"""
-
-EVALUATE = """\
-Review this set of game design pillars as a whole.
-
-{context}Pillars:
-{pillars}
-
-1. Completeness: which of these design areas (named exactly) the pillars cover, which
-   areas that matter for this game no pillar addresses and why, a score from 0 to 100,
-   and whether the set is complete:
-{areas}
-2. Contradictions: pairs of pillars (named exactly as written) that push the design in
-   opposite directions, with the concrete conflict and a severity (low, medium, high).
-   Tension that the context explains away is not a contradiction.
-3. Context alignment (only if a game context is given, otherwise null): for each pillar
-   a score from 0 to 100 and a note on how it fits the genre, audience, platform and
-   vision, and an overall score.
-
-Finish with an overall_score from 0 to 100 for the set and a short summary.
-"""
+EVALUATE = (
+    "Review this set of game design pillars as a whole, in three parts.\n\n"
+    + _SET
+    + "1. Completeness.\n"
+    + COMPLETENESS_TASK
+    + "\n2. Contradictions.\n"
+    + CONTRADICTIONS_TASK
+    + "\n3. Context alignment (null if no game context is given).\n"
+    + CONTEXT_TASK
+    + "\nFinish with an overall_score from 0 to 100 for the set and a short summary.\n"
+)
