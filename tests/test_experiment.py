@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
@@ -285,3 +286,67 @@ def test_the_report_header_shows_the_temperature_each_run_used(options, shown):
     from backend.experiments.report import _temperature
 
     assert _temperature(options) == shown
+
+
+def test_replay_uses_the_recorded_model_whatever_the_configuration_names(
+    recorded, no_embedded_model, monkeypatch, tmp_path
+):
+    """A user who has since pointed ``local`` at another GGUF file still replays the
+    recorded experiment: the replay answers with the model the records name."""
+    from backend.llm.config import reset_config
+
+    other = tmp_path / "qwen2.5-7b-instruct-q4_k_m.gguf"
+    other.write_bytes(b"GGUF")
+    monkeypatch.setenv("LLM_ORCHESTRATOR_LOCAL_MODEL_PATH", str(other))
+    reset_config()
+    live = runs(recorded)
+    call_command("llm", "experiment", "--out", str(recorded), "--replay", "--no-progress")
+    replayed = runs(recorded)
+    for cell, run in live.items():
+        assert replayed[cell]["score"] == run["score"], cell
+        assert observed(replayed[cell]) == observed(run), cell
+
+
+KNOWN = ROOT / "tests" / "fixtures" / "known-answers"
+
+
+def test_a_report_on_runs_with_known_answers(tmp_path):
+    """Synthetic runs in the documented row format (4 items x 2 modes x 2 repeats), every
+    number below derived by hand (tests/fixtures/known-answers)."""
+    out = tmp_path / "known"
+    shutil.copytree(KNOWN, out)
+    call_command("llm", "report", str(out), stdout=StringIO())
+    report = json.loads((out / "report.json").read_text())
+    rows = {(r["metric"], r["family"]): r for r in report["comparisons"]}
+    f1 = rows[("missing_area_f1", "confirmatory")]
+    # Item means: monolithic 0.5, 0.5, 0.0, 1.0; agentic 1.0, 0.5, 0.5, 1.0.
+    assert f1["n_items"] == 4
+    assert f1["mean_a"] == pytest.approx(0.5)
+    assert f1["mean_b"] == pytest.approx(0.75)
+    # Differences 0.5, 0, 0.5, 0: mean 0.25, sd sqrt(1/12).
+    assert f1["mean_difference"] == pytest.approx(0.25)
+    assert f1["sd_difference"] == pytest.approx((1 / 12) ** 0.5)
+    assert f1["cohens_dz"] == pytest.approx(0.25 / (1 / 12) ** 0.5)
+    # Exact sign flips: |mean| reaches 0.25 when the two 0.5s share a sign: 8 of 16.
+    assert f1["p_value"] == pytest.approx(0.5)
+    assert f1["p_holm"] == pytest.approx(0.5)  # a family of one
+    # Ranks of |d| (0, 0, 0.5, 0.5) are 1.5, 1.5, 3.5, 3.5: r = (3.5 + 3.5) / 10.
+    assert f1["rank_biserial"] == pytest.approx(0.7)
+    # Within-item sd: monolithic repeats (0, 1), (0.5, 0.5), (0, 0), (1, 1) -> sds
+    # 0.7071, 0, 0, 0, averaged over the 4 items with two repeats.
+    assert f1["within_item_sd_a"] == pytest.approx(0.70710678 / 4)
+    latency = rows[("latency_ms", "exploratory")]
+    assert latency["mean_difference"] == pytest.approx(2500.0)  # (2000 * 3 + 4000) / 4
+    assert latency["p_holm"] is None  # exploratory rows are not in the family
+    # The tidy export: one row per item x mode, the item means.
+    lines = (out / "items.csv").read_text().splitlines()
+    assert len(lines) == 1 + 8
+    header = lines[0].split(",")
+    ps003 = next(line.split(",") for line in lines if line.startswith("ps-003,model-x,agentic"))
+    assert ps003[header.index("missing_area_f1")] == "0.5"
+    assert "\\toprule" in (out / "tables.tex").read_text()
+    assert (out / "plots" / "quality.svg").read_text().lstrip().startswith("<?xml")
+    report_md = (out / "report.md").read_text()
+    assert "No floors" in report_md  # the dataset is not there: said, not guessed
+    assert "sign-flip" in report_md
+    assert "missing_area_f1 x (agentic - monolithic)" in report_md

@@ -100,7 +100,9 @@ def _header(params: ExperimentParams, runs: list[dict[str, Any]]) -> list[tuple[
             versions.append(f"{package} {importlib.metadata.version(package)}")
         except importlib.metadata.PackageNotFoundError:
             continue
-    temperatures = sorted({str(_temperature(r["request"]["options"])) for r in runs})
+    temperatures = sorted(
+        {str(_temperature((r.get("request") or {}).get("options") or {})) for r in runs}
+    )
     rounds = params.options.get("cross_check_rounds", get_config().cross_check_rounds)
     return [
         ("git commit", _git_commit()),

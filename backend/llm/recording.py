@@ -97,6 +97,14 @@ class CallRecords:
             elif entry.get("kind") == "cell":
                 self.cells[entry["cell"]] = entry
 
+    def recorded_models(self, provider: str) -> set[str]:
+        """The model names the recorded calls of ``provider`` used."""
+        return {
+            str(entry["model"])
+            for entry in self.calls.values()
+            if entry.get("provider") == provider and "model" in entry
+        }
+
     def _append(self, entry: dict[str, Any]) -> None:
         line = json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str) + "\n"
         with self._lock, self.path.open("a", encoding="utf-8") as handle:
@@ -337,6 +345,22 @@ class _ReplayProvider(_Wrapper):
 
     def prepare(self) -> None:
         return None
+
+    def canonical_model_name(self, model_name: str) -> str:
+        """The model the records name, whatever the configuration names today: an alias
+        (``local``) that now points at another model file still replays the recorded one."""
+        recorded = self.records.recorded_models(self.inner.provider_name)
+        if model_name in recorded:
+            return model_name
+        try:
+            current = self.inner.canonical_model_name(model_name)
+        except errors.LLMOrchestratorError:
+            if len(recorded) != 1:
+                raise
+            return next(iter(recorded))
+        if current in recorded or len(recorded) != 1:
+            return current
+        return next(iter(recorded))
 
     def is_configured(self) -> bool:
         return True
