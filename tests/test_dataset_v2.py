@@ -7,6 +7,7 @@ import random
 import shutil
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -256,32 +257,18 @@ def test_blind_export_has_no_labels_and_agreement_needs_the_frozen_hash(tmp_path
     second = tmp_path / "second.jsonl"
     shutil.copy(NATURAL, second)
     with pytest.raises(CommandError, match="changed since it was frozen"):
-        call_command(
-            "llm",
-            "dataset",
-            "agreement",
-            "--dataset",
-            str(V2),
-            "--second",
-            str(second),
-            "--sha256",
-            "0" * 64,
-            stdout=StringIO(),
-        )
+        _agreement(V2, second, "0" * 64)
+    assert _agreement(V2, second, dataset_sha256(second))["contradiction_kappa"] == 1.0
+
+
+def _agreement(first: Path, second: Path, sha256: str) -> dict[str, Any]:
     out = StringIO()
     call_command(
-        "llm",
-        "dataset",
-        "agreement",
-        "--dataset",
-        str(V2),
-        "--second",
-        str(second),
-        "--sha256",
-        dataset_sha256(second),
-        stdout=out,
-    )
-    assert json.loads(out.getvalue())["contradiction_kappa"] == 1.0
+        "llm", "dataset", "agreement", "--dataset", str(first), "--second", str(second),
+        "--sha256", sha256, stdout=out,
+    )  # fmt: skip
+    result: dict[str, Any] = json.loads(out.getvalue())
+    return result
 
 
 def test_floors_score_what_they_should(items):
@@ -329,21 +316,11 @@ def test_an_experiment_runs_on_the_test_split_by_default(items):
 
 
 def test_the_reported_labeller_agreement_reproduces():
-    out = StringIO()
-    second = DATASETS / "agreement" / "natural-second-labeller.jsonl"
-    call_command(
-        "llm",
-        "dataset",
-        "agreement",
-        "--dataset",
-        str(DATASETS / "agreement" / "natural-first-labeller.jsonl"),
-        "--second",
-        str(second),
-        "--sha256",
+    measured = _agreement(
+        DATASETS / "agreement" / "natural-first-labeller.jsonl",
+        DATASETS / "agreement" / "natural-second-labeller.jsonl",
         "aac50bd8dea159465072b2227eea2dc14e124c3563b9a388f9db8a4617164452",
-        stdout=out,
     )
-    measured = json.loads(out.getvalue())
     readme = (DATASETS / "README.md").read_text()
     for key in ("contradiction_kappa", "misfit_kappa", "must_jaccard"):
         assert f"**{measured[key]:.3f}**" in readme
