@@ -76,3 +76,13 @@ def test_token_counts_are_not_mistaken_for_credentials():
 def test_timeout_error_is_also_the_builtin_timeout():
     assert isinstance(exceptions.TimeoutError(), builtins.TimeoutError)
     assert exceptions.TimeoutError().http_status == 504
+
+
+def test_a_context_with_an_infinite_or_nan_number_is_still_strict_json():
+    import json
+
+    error = exceptions.RateLimitError(retry_after_s=float("inf"), nested={"x": [float("nan")]})
+    body = error.to_dict()
+    json.dumps(body, allow_nan=False)  # what a JSON column or strict client accepts
+    assert body["context"]["retry_after_s"] == "inf"
+    assert body["context"]["nested"] == {"x": ["nan"]}

@@ -16,7 +16,7 @@ from google.genai import errors as genai_errors
 from backend.llm import LLMOrchestrator, exceptions
 from backend.llm.providers import ModelSettings
 from backend.llm.providers.openai_provider import OpenAIProvider
-from backend.llm.retry import Retrying, RetryPolicy, retry_after_s
+from backend.llm.retry import MAX_RETRY_AFTER_S, Retrying, RetryPolicy, retry_after_s
 from backend.llm.testing import FunctionModel, manager_for, sequence
 from backend.llm.types import LLMRequest
 from tests.api_support import VALID
@@ -120,3 +120,34 @@ def test_the_sdks_own_retries_are_off():
         "gpt-4o-mini", ModelSettings()
     )
     assert model.max_retries == 0  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Retry-After": "inf"}, MAX_RETRY_AFTER_S),
+        ({"Retry-After": "1e400"}, MAX_RETRY_AFTER_S),
+        ({"Retry-After": "nan"}, None),
+        ({"Retry-After": "-5"}, 0.0),
+        ({"Retry-After": "Fri, 31 Dec 9999 23:59:59 -1400"}, MAX_RETRY_AFTER_S),
+        ({"Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"}, MAX_RETRY_AFTER_S),
+        ({"Retry-After": "not a date"}, None),
+        ({"retry-after-ms": "inf"}, MAX_RETRY_AFTER_S),
+        ({"retry-after-ms": "nan", "Retry-After": "3"}, 3.0),
+    ],
+)
+def test_malformed_retry_after_is_capped_or_ignored_never_infinite(headers, expected):
+    """The wait lands in the error's context, stored as JSON: it must be a finite number."""
+    assert retry_after_s(rate_limited(headers)) == expected
+
+
+def test_a_typed_error_from_a_malformed_retry_after_is_strict_json():
+    import json
+
+    from backend.llm.providers.openai_provider import OpenAIProvider
+
+    provider = OpenAIProvider()
+    error = provider.translate_error(rate_limited({"Retry-After": "1e400"}), model="openai:x")
+    assert isinstance(error, exceptions.RateLimitError)
+    json.dumps(error.to_dict(), allow_nan=False)  # raises on inf or nan
+    assert error.context["retry_after_s"] == MAX_RETRY_AFTER_S

@@ -28,6 +28,7 @@ credential are masked so that a key can never leak through an error.
 from __future__ import annotations
 
 import builtins
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -119,7 +120,7 @@ class LLMOrchestratorError(Exception):
         return {
             "code": self.code,
             "message": self.message,
-            "context": self.context,
+            "context": _strict_json(self.context),
             "suggestion": self.suggestion,
         }
 
@@ -239,3 +240,15 @@ def all_error_classes() -> list[type[LLMOrchestratorError]]:
         InsufficientResourcesError,
         TimeoutError,
     ]
+
+
+def _strict_json(value: Any) -> Any:
+    """The context as strict JSON: an infinite or NaN float (which JSON columns and
+    strict parsers reject, so the failure could not be stored) becomes its text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _strict_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict_json(item) for item in value]
+    return value

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import math
 import random
 import re
 import time
@@ -22,7 +23,7 @@ from typing import Any
 from . import exceptions as errors
 from .plans import is_transient
 
-__all__ = ["RetryPolicy", "Retrying", "retry_after_s"]
+__all__ = ["MAX_RETRY_AFTER_S", "RetryPolicy", "Retrying", "retry_after_s"]
 
 
 @dataclass(frozen=True)
@@ -106,12 +107,22 @@ def exception_chain(exc: BaseException) -> Iterator[BaseException]:
         current = current.__cause__ or current.__context__
 
 
+#: The longest wait a provider can ask for that we record: a day. Longer (a date in year
+#: 9999, "1e400") is the same answer for every run deadline, and must stay a JSON number.
+MAX_RETRY_AFTER_S = 86_400.0
+
+
 def retry_after_s(exc: BaseException) -> float | None:
     """How long the provider asked us to wait: ``Retry-After``/``retry-after-ms`` headers
-    (OpenAI-compatible servers, Ollama behind a proxy) or Gemini's ``RetryInfo`` detail."""
+    (OpenAI-compatible servers, Ollama behind a proxy) or Gemini's ``RetryInfo`` detail.
+    Malformed values (``inf``, ``nan``, overflowing dates) are ignored or capped, never
+    passed on: the wait ends up in error contexts that are stored as JSON."""
     for link in exception_chain(exc):
-        if (found := _retry_after_s(link)) is not None:
-            return found
+        found = _retry_after_s(link)
+        if found is not None and math.isfinite(found):
+            return min(MAX_RETRY_AFTER_S, max(0.0, found))
+        if found is not None and found > 0:  # +inf: as long as we record
+            return MAX_RETRY_AFTER_S
     return None
 
 
@@ -119,12 +130,9 @@ def _retry_after_s(exc: BaseException) -> float | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
     if headers is not None:
-        millis = headers.get("retry-after-ms")
-        if millis:
-            try:
-                return max(0.0, float(millis) / 1000)
-            except ValueError:
-                pass
+        millis = _number(headers.get("retry-after-ms"))
+        if millis is not None:
+            return millis / 1000
         value = headers.get("retry-after")
         if value:
             parsed = _seconds_or_date(value)
@@ -139,18 +147,28 @@ def _retry_after_s(exc: BaseException) -> float | None:
     return None
 
 
-def _seconds_or_date(value: str) -> float | None:
+def _number(value: str | None) -> float | None:
+    """A number of the header, infinite included (capped later); NaN or text: None."""
     try:
-        return max(0.0, float(value))
+        number = float(value) if value else math.nan
     except ValueError:
-        pass
+        return None
+    return None if math.isnan(number) else number
+
+
+def _seconds_or_date(value: str) -> float | None:
+    if (seconds := _number(value)) is not None:
+        return seconds
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.UTC)
-    return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
+    try:
+        return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
+    except OverflowError:  # a date at the edge of the calendar (year 9999 with a zone)
+        return MAX_RETRY_AFTER_S
 
 
 def _gemini_details(details: Any) -> list[dict[str, Any]]:
