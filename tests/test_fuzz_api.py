@@ -102,3 +102,44 @@ def test_no_hostile_body_or_filter_is_a_500(world, index, change, filter_value):
     assert listing.status_code in (200, 400), listing.content[:500]
     for url in ("/api/llm/runs/", "/api/designs/", "/api/pillars/"):
         assert client.get(url).status_code == 200
+
+
+INFINITE = "__1e400__"
+HOSTILE_CASES = [
+    {"mode": "\ud800"},
+    {"mode": "m" * 17},
+    {"model": "a\x00b"},
+    {"model": "\ud800"},
+    {"options": {"fallback_models": ["\ud800"]}},
+    {"options": {"fallback_models": ["local\x00"]}},
+    {"options": {"agent_models": {"contradictions": "\x00"}}},
+    {"options": {"agent_models": {"\ud800": "local"}}},
+    {"timeout_ms": True},
+    {"timeout_ms": "100"},
+    {"options": {"temperature": INFINITE}},
+]
+EXECUTE_ONLY = [
+    {"feature": "pil\x00lars"},
+    {"feature": "\ud800"},
+    {"operation": "\x00"},
+    {"operation": "\udfff"},
+    {"data": {**PILLAR, "weight": INFINITE}},
+    {"data": {"nested": [INFINITE]}},
+]
+
+
+@pytest.mark.parametrize("change", HOSTILE_CASES + EXECUTE_ONLY, ids=repr)
+def test_each_known_hostile_field_is_a_400_on_every_body_endpoint(world, change):
+    """The cases an operator's probe found (a 500 on SQLite or PostgreSQL before): NUL or a
+    lone surrogate in any text that reaches a column, a mode longer than its column, a
+    number that JSON turns into infinity, a boolean or a string where a number belongs."""
+    client = world["client"]
+    targets = [("/api/llm/execute/", EXECUTE)]
+    if change not in EXECUTE_ONLY:
+        targets.append((f"/api/designs/{world['design']}/evaluate/", {}))
+    for url, base in targets:
+        body = encode({**base, **change}).replace(f'"{INFINITE}"', "1e400")
+        response = client.post(url, body, content_type="application/json")
+        assert response.status_code == 400, (url, response.content[:300])
+        assert response.json()["error"]["suggestion"]
+    assert client.get("/api/llm/runs/").status_code == 200

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from typing import Any, Literal, Self, get_args
+from typing import Annotated, Any, Literal, Self, get_args
 
 import pydantic
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+)
 
 from .exceptions import ValidationError
 
@@ -41,6 +51,17 @@ def pydantic_errors(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _storable_text(value: str) -> str:
+    _check_storable(value, depth=0)
+    return value
+
+
+#: Text that reaches a column or a query: no NUL (PostgreSQL refuses it), no lone
+#: surrogate (no JSON renderer or UTF-8 column takes it).
+SafeText = Annotated[str, AfterValidator(_storable_text)]
+ModelRef = Annotated[SafeText, Field(min_length=1, max_length=200)]
+
+
 class ExecutionOptions(BaseModel):
     """Per-request knobs; anything unknown is rejected so that typos do not pass silently."""
 
@@ -52,13 +73,13 @@ class ExecutionOptions(BaseModel):
     max_attempts: int | None = Field(
         default=None, ge=1, le=10, description="Tries of a call that fails transiently."
     )
-    fallback_models: list[str] | None = Field(
+    fallback_models: list[ModelRef] | None = Field(
         default=None,
         max_length=5,
         description="Models to try in order when the model fails after its retries "
         "(replaces the configured chain; [] disables fallbacks).",
     )
-    agent_models: dict[str, str] = Field(
+    agent_models: dict[Annotated[SafeText, Field(max_length=64)], ModelRef] = Field(
         default_factory=dict,
         description="Agentic mode: a model per agent, e.g. {'contradictions': 'openai'}.",
     )
@@ -76,7 +97,7 @@ class RunSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    model_id: str | None = Field(
+    model_id: SafeText | None = Field(
         default=None,
         max_length=200,
         validation_alias=AliasChoices("model_id", "model"),
@@ -84,13 +105,15 @@ class RunSettings(BaseModel):
         description="Alias ('local', 'openai', 'gemini', 'ollama'), 'provider:model' or a bare "
         "model id. None uses the configured default model.",
     )
-    execution_mode: str | None = Field(
+    execution_mode: SafeText | None = Field(
         default=None,
+        max_length=16,
         validation_alias=AliasChoices("execution_mode", "mode"),
         serialization_alias="mode",
         description="'monolithic' or 'agentic'. None uses the configured default mode.",
     )
-    timeout_ms: int | None = Field(
+    # Strict: true is not 1 ms and "100" is not 100 ms.
+    timeout_ms: StrictInt | None = Field(
         default=None, gt=0, le=3_600_000, description="Deadline of the run in milliseconds."
     )
     options: ExecutionOptions = Field(default_factory=lambda: ExecutionOptions())
@@ -111,8 +134,10 @@ class RunSettings(BaseModel):
 class LLMRequest(RunSettings):
     """One unit of LLM work: which operation, on what data, with which model and mode."""
 
-    feature: str = Field(min_length=1, max_length=64, description="Feature, e.g. 'pillars'.")
-    operation: str = Field(min_length=1, max_length=64, description="Operation, e.g. 'validate'.")
+    feature: SafeText = Field(min_length=1, max_length=64, description="Feature, e.g. 'pillars'.")
+    operation: SafeText = Field(
+        min_length=1, max_length=64, description="Operation, e.g. 'validate'."
+    )
     data: dict[str, Any] = Field(default_factory=dict, description="The operation's input.")
 
     @property
@@ -136,6 +161,8 @@ def _check_storable(value: Any, depth: int) -> None:
     JSON renderer takes a lone surrogate) before anything is written."""
     if depth > MAX_DATA_DEPTH:
         raise ValueError(f"data nests deeper than {MAX_DATA_DEPTH} levels")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("a number is infinite or NaN (JSON has neither)")
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("text contains a NUL character")
