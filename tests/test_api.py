@@ -487,3 +487,23 @@ def test_throttle_counts_can_live_in_a_shared_cache_instead(alice):
         ]
     assert codes == [200, 200, 429]
     assert not ThrottleCount.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_failed_run_whose_error_held_inf_and_nan_is_stored_and_read_back():
+    """Non-finite numbers never reach a JSON column: the outcome of a failed run is
+    always storable (SQLite's JSON_VALID check and PostgreSQL's jsonb both refuse inf)."""
+    from backend.llm import exceptions
+    from backend.llm.models import Run
+
+    error = exceptions.RateLimitError(retry_after_s=float("inf"), ratio=float("nan"))
+    run = Run.objects.create(
+        owner=make_user("inf"),
+        feature="pillars",
+        operation="validate",
+        status=Run.Status.FAILED,
+        error=error.to_dict(),
+    )
+    stored = Run.objects.get(pk=run.pk).error
+    assert stored["context"] == {"retry_after_s": "inf", "ratio": "nan"}
+    assert stored["code"] == "rate_limit_exceeded"
