@@ -256,3 +256,39 @@ def test_sigterm_hands_the_run_back_and_the_worker_stops_within_seconds():
     second = start_worker("--batch")
     assert second.wait(timeout=120) == 0
     assert Run.objects.get(pk=run_id).status == Run.Status.SUCCEEDED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("background", "attempts", "taken"),
+    [(True, 2, True), (True, 3, False), (False, 0, True), (False, 1, False)],
+)
+def test_a_lapsed_run_is_taken_over_only_while_it_has_attempts_left(background, attempts, taken):
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from backend.llm._leases import Lease
+    from backend.llm.models import Run
+
+    owner = get_user_model().objects.create_user(f"lapsed-{background}-{attempts}")
+    run = Run.objects.create(
+        owner=owner,
+        feature="pillars",
+        operation="validate",
+        status=Run.Status.RUNNING,
+        background=background,
+        attempts=attempts,
+        lease_owner="dead-worker",
+        lease_expires_at=timezone.now() - timedelta(seconds=5),
+    )
+    lease = Lease.claim(run.pk, owner="new-worker")
+    try:
+        assert (lease is not None) is taken
+        run.refresh_from_db()
+        assert run.attempts == attempts + (1 if taken else 0)
+        assert run.lease_owner == ("new-worker" if taken else "dead-worker")
+    finally:
+        if lease is not None:
+            lease.release()

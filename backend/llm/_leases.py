@@ -66,7 +66,14 @@ class Lease:
         claimed = (
             Run.objects.filter(pk=run_id)
             .filter(
-                Q(status=Run.Status.QUEUED) | Q(status=Run.Status.RUNNING, lease_expires_at__lt=now)
+                Q(status=Run.Status.QUEUED)
+                # A lapsed run is taken over only while it has attempts left (a synchronous
+                # run has one); past them, recovery fails it as worker_lost.
+                | Q(status=Run.Status.RUNNING, lease_expires_at__lt=now)
+                & (
+                    Q(background=True, attempts__lt=max_run_attempts())
+                    | Q(background=False, attempts__lt=1)
+                )
             )
             .update(
                 status=Run.Status.RUNNING,
