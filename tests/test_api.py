@@ -505,5 +505,6 @@ def test_a_failed_run_whose_error_held_inf_and_nan_is_stored_and_read_back():
         error=error.to_dict(),
     )
     stored = Run.objects.get(pk=run.pk).error
+    assert stored is not None
     assert stored["context"] == {"retry_after_s": "inf", "ratio": "nan"}
     assert stored["code"] == "rate_limit_exceeded"
