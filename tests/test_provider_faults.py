@@ -218,3 +218,27 @@ def test_a_slow_answer_is_used_when_it_arrives_before_the_deadline(server):
     server.faults = [("slow", 0.5)]
     response = orchestrator(server).execute(validate(timeout_ms=30_000))
     assert response.metadata.nodes[0].attempts == 1
+
+
+def _open_fds() -> int:
+    import os
+
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_a_new_timeout_per_request_builds_no_new_client(server):
+    """timeout_ms is a body field any API client sets: a worker must not build (and keep)
+    a chat model, an HTTP client and a socket per value. The run's deadline is enforced
+    per call instead."""
+    orch = orchestrator(server)
+    orch.execute(validate(timeout_ms=5_000))
+    provider = orch.model_manager.provider("openai")
+    models, fds = len(provider._models), _open_fds()
+    for index in range(100):
+        orch.execute(validate(timeout_ms=10_000 + index))
+    assert len(provider._models) == models
+    assert _open_fds() <= fds + 5
+    # The deadline still holds: a slow answer past a short timeout_ms is a 504.
+    server.faults = [("slow", 2.0)]
+    with pytest.raises(exceptions.TimeoutError):
+        orch.execute(validate(timeout_ms=300))

@@ -15,6 +15,7 @@ from .config import get_config
 from .handler_registry import HandlerRegistry, registry
 from .providers import ModelCapabilities, ModelManager, ModelSettings
 from .retry import RetryPolicy
+from .types import MAX_RUN_TIMEOUT_MS
 
 __all__ = ["DEFAULT_TEMPERATURE", "RunContext", "default_model_manager"]
 
@@ -76,12 +77,15 @@ class RunContext:
 
     def model_settings(self, capabilities: ModelCapabilities | None = None) -> ModelSettings:
         config = self.manager.config
-        timeout_ms = self.timeout_ms or config.default_timeout_ms
         model_cap = capabilities.max_output_tokens if capabilities else None
         return ModelSettings(
             max_tokens=self.max_output_tokens or model_cap or config.max_output_tokens,
             temperature=DEFAULT_TEMPERATURE if self.temperature is None else self.temperature,
-            timeout_s=timeout_ms / 1000,
+            # Not the run's own deadline: that is enforced per call (``bounded_call``, and
+            # the event loop's cancellation), so clients are shared by runs with any
+            # timeout_ms, and a client choosing a new timeout per request cannot make the
+            # provider build (and keep) a new client each time.
+            timeout_s=max(MAX_RUN_TIMEOUT_MS, config.default_timeout_ms) / 1000,
         )
 
     def run_deadline(self) -> float:

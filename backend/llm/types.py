@@ -22,6 +22,7 @@ from .exceptions import ValidationError
 
 __all__ = [
     "EXECUTION_MODES",
+    "MAX_RUN_TIMEOUT_MS",
     "AgenticMetrics",
     "ExecutionMode",
     "ExecutionOptions",
@@ -49,6 +50,10 @@ def pydantic_errors(exc: pydantic.ValidationError) -> list[dict[str, Any]]:
         {"field": ".".join(str(part) for part in err["loc"]) or "(root)", "error": err["msg"]}
         for err in exc.errors(include_url=False, include_input=False, include_context=False)
     ]
+
+
+#: The longest deadline a request may ask for (an hour).
+MAX_RUN_TIMEOUT_MS = 3_600_000
 
 
 def _storable_text(value: str) -> str:
@@ -114,7 +119,10 @@ class RunSettings(BaseModel):
     )
     # Strict: true is not 1 ms and "100" is not 100 ms.
     timeout_ms: StrictInt | None = Field(
-        default=None, gt=0, le=3_600_000, description="Deadline of the run in milliseconds."
+        default=None,
+        gt=0,
+        le=MAX_RUN_TIMEOUT_MS,
+        description="Deadline of the run in milliseconds.",
     )
     options: ExecutionOptions = Field(default_factory=lambda: ExecutionOptions())
 
