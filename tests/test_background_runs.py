@@ -292,3 +292,69 @@ def test_a_lapsed_run_is_taken_over_only_while_it_has_attempts_left(background, 
     finally:
         if lease is not None:
             lease.release()
+
+
+@pytest.mark.django_db
+def test_recovery_that_dies_before_its_enqueue_leaves_a_run_the_next_sweep_enqueues(
+    monkeypatch,
+):
+    """The interleaving that stranded runs: recovery requeues a lapsed run, then its
+    process dies before ``enqueue``. The run must not wait for ever on its old task."""
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from backend.llm import runs as run_module
+    from backend.llm.models import Run
+
+    past = timezone.now() - timedelta(minutes=10)
+    run = Run.objects.create(
+        owner=get_user_model().objects.create_user("stranded"),
+        feature="pillars",
+        operation="validate",
+        status=Run.Status.RUNNING,
+        background=True,
+        attempts=1,
+        task_id="6d5f1c1e-0000-4000-8000-000000000001",  # a task nobody runs any more
+        lease_owner="dead-worker",
+        lease_expires_at=past,
+    )
+    Run.objects.filter(pk=run.pk).update(created_at=past)
+
+    def die(_run: Run) -> None:
+        raise SystemExit("killed between the requeue and the enqueue")
+
+    monkeypatch.setattr(run_module, "enqueue", die)
+    with pytest.raises(SystemExit):
+        run_module.recover_runs()
+    run.refresh_from_db()
+    assert (run.status, run.task_id) == (Run.Status.QUEUED, "")
+
+    enqueued: list[str] = []
+    monkeypatch.setattr(run_module, "enqueue", lambda r: enqueued.append(str(r.pk)))
+    assert run_module.recover_runs() == 1
+    assert enqueued == [str(run.pk)]
+
+
+@pytest.mark.django_db
+def test_a_handed_back_run_has_no_task_until_it_is_enqueued_again():
+    """A second SIGTERM may end the worker between the hand-back and its re-enqueue: the
+    run is then a queued run without a task, which the orphan sweep takes."""
+    from django.contrib.auth import get_user_model
+
+    from backend.llm._leases import Lease
+    from backend.llm.models import Run
+
+    run = Run.objects.create(
+        owner=get_user_model().objects.create_user("handed-back"),
+        feature="pillars",
+        operation="validate",
+        background=True,
+        task_id="6d5f1c1e-0000-4000-8000-000000000002",
+    )
+    lease = Lease.claim(run.pk, owner="stopping-worker")
+    assert lease is not None
+    assert lease.hand_back()
+    run.refresh_from_db()
+    assert (run.status, run.task_id, run.attempts) == (Run.Status.QUEUED, "", 0)

@@ -135,6 +135,9 @@ class Lease:
                 lease_owner="",
                 lease_expires_at=None,
                 attempts=F("attempts") - 1,
+                # Until it is enqueued again it has no task: the orphan sweep's to take
+                # if this process dies first (a second SIGTERM).
+                task_id="",
             )
         )
 

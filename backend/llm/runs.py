@@ -291,7 +291,13 @@ def recover_runs() -> int:
     for run in Run.objects.filter(status=Run.Status.RUNNING, lease_expires_at__lt=now)[:100]:
         expired = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, lease_expires_at__lt=now)
         if run.background and run.attempts < max_run_attempts():
-            if expired.update(status=Run.Status.QUEUED, lease_owner="", lease_expires_at=None):
+            # The old task id goes in the same UPDATE: if this process dies before the
+            # enqueue below, the run is a queued run without a task, which the orphan
+            # sweep enqueues, never a queued run that waits on a dead task for ever.
+            requeued = expired.update(
+                status=Run.Status.QUEUED, lease_owner="", lease_expires_at=None, task_id=""
+            )
+            if requeued:
                 _abandon(run)
                 enqueue(run)
                 recovered += 1
