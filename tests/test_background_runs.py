@@ -358,3 +358,69 @@ def test_a_handed_back_run_has_no_task_until_it_is_enqueued_again():
     assert lease.hand_back()
     run.refresh_from_db()
     assert (run.status, run.task_id, run.attempts) == (Run.Status.QUEUED, "", 0)
+
+
+def _queued_run(name: str, *, background: bool, minutes_old: int) -> Any:
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from backend.llm.models import Run
+
+    run = Run.objects.create(
+        owner=get_user_model().objects.create_user(name),
+        feature="pillars",
+        operation="validate",
+        background=background,
+    )
+    Run.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=minutes_old))
+    return run
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_queued_run_whose_worker_died_before_starting_it_is_enqueued_again(monkeypatch):
+    """A worker took the task, then died before claiming the run: the task row stays
+    RUNNING for ever and the run queued. A task still waiting in the queue is left be."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from backend.llm import runs as run_module
+    from backend.llm.models import Run
+    from backend.llm.tasks import execute_run
+
+    dead = _queued_run("dead-task", background=True, minutes_old=10)
+    waiting = _queued_run("waiting-task", background=True, minutes_old=10)
+    for run in (dead, waiting):
+        task_id = str(execute_run.enqueue(str(run.pk)).id)
+        Run.objects.filter(pk=run.pk).update(task_id=task_id)
+    dead.refresh_from_db()
+    waiting.refresh_from_db()
+    DBTaskResult.objects.filter(pk=dead.task_id).update(
+        status="RUNNING", started_at=timezone.now() - timedelta(minutes=9)
+    )
+    enqueued: list[str] = []
+    monkeypatch.setattr(run_module, "enqueue", lambda r: enqueued.append(str(r.pk)))
+    run_module.recover_runs()
+    assert enqueued == [str(dead.pk)]
+    assert DBTaskResult.objects.get(pk=dead.task_id).status == "FAILED"
+    assert Run.objects.get(pk=waiting.pk).task_id == waiting.task_id
+
+
+@pytest.mark.django_db
+def test_a_synchronous_run_never_started_fails_typed_after_a_lease():
+    from backend.llm import runs as run_module
+    from backend.llm.models import Run
+
+    stale = _queued_run("sync-stale", background=False, minutes_old=10)
+    fresh = _queued_run("sync-fresh", background=False, minutes_old=0)
+    run_module.recover_runs()
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stale.status == Run.Status.FAILED
+    assert stale.error is not None
+    assert stale.error["context"]["reason"] == "worker_lost"
+    assert stale.error["suggestion"]
+    assert fresh.status == Run.Status.QUEUED

@@ -255,9 +255,13 @@ setting_changed.connect(_reset, weak=False, dispatch_uid="llm-run-service-reset"
 
 
 def _abandon(run: Run) -> None:
+    abandon_task_of(run.task_id)
+
+
+def abandon_task_of(task_id: str) -> None:
     from .tasks import abandon_task  # the task module imports this one
 
-    abandon_task(run.task_id)
+    abandon_task(task_id)
 
 
 def enqueue(run: Run) -> None:
@@ -318,13 +322,53 @@ def recover_runs() -> int:
         ):
             _abandon(run)
             recovered += 1
+    cutoff = now - timedelta(seconds=lease_seconds())
+    recovered += _requeue_runs_of_dead_tasks(cutoff)
+    recovered += _fail_unstarted_synchronous_runs(cutoff, now)
     orphans = Run.objects.filter(
-        status=Run.Status.QUEUED,
-        background=True,
-        task_id="",
-        created_at__lt=now - timedelta(seconds=lease_seconds()),
+        status=Run.Status.QUEUED, background=True, task_id="", created_at__lt=cutoff
     )[:100]
     for run in orphans:
         enqueue(run)
         recovered += 1
     return recovered
+
+
+def _requeue_runs_of_dead_tasks(cutoff: Any) -> int:
+    """Queued background runs whose task a worker took and then died with, before it
+    could start the run: their task id is cleared (for the orphan sweep to enqueue)."""
+    from .tasks import dead_task_ids  # the task module imports this one
+
+    waiting = list(
+        Run.objects.filter(status=Run.Status.QUEUED, background=True, created_at__lt=cutoff)
+        .exclude(task_id="")
+        .values_list("pk", "task_id")[:100]
+    )
+    dead = dead_task_ids([task_id for _, task_id in waiting], started_before=cutoff)
+    cleared = 0
+    for pk, task_id in waiting:
+        if task_id in dead and Run.objects.filter(
+            pk=pk, status=Run.Status.QUEUED, task_id=task_id
+        ).update(task_id=""):
+            abandon_task_of(task_id)
+            cleared += 1
+    return cleared
+
+
+def _fail_unstarted_synchronous_runs(cutoff: Any, now: Any) -> int:
+    """A synchronous run is started by its own request at once; one still queued after a
+    lease never will be (its process died, or its claim failed): it fails, typed."""
+    failed = 0
+    for run in Run.objects.filter(
+        status=Run.Status.QUEUED, background=False, created_at__lt=cutoff
+    )[:100]:
+        error = errors.AgentFailureError(
+            "The process that received this run stopped before starting it.",
+            run_id=str(run.run_id),
+            reason="worker_lost",
+            suggestion="Submit the request again.",
+        )
+        failed += Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
+            status=Run.Status.FAILED, error=error.to_dict(), finished_at=now
+        )
+    return failed

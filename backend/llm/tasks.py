@@ -86,3 +86,21 @@ def abandon_task(task_id: str) -> None:
     DBTaskResult.objects.filter(pk=task_id, status="RUNNING").update(
         status="FAILED", finished_at=timezone.now()
     )
+
+
+def dead_task_ids(task_ids: list[str], started_before: Any) -> set[str]:
+    """Of ``task_ids`` (tasks of runs still queued), those no worker will run: taken by a
+    worker before ``started_before`` (it would have started its run by now), finished, or
+    gone. A task still waiting in the queue is alive, however long it waits. Other
+    backends track their own tasks: none is known dead."""
+    try:
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:  # another tasks backend
+        return set()
+    from django.db.models import Q
+
+    ids = [task_id for task_id in task_ids if task_id]
+    alive = DBTaskResult.objects.filter(pk__in=ids).filter(
+        Q(status="READY") | Q(status="RUNNING", started_at__gte=started_before)
+    )
+    return set(ids) - {str(pk) for pk in alive.values_list("pk", flat=True)}
