@@ -138,6 +138,8 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # A run's process renews its lease every third of this; one that died is recovered after.
 LLM_RUN_LEASE_SECONDS = float(env("LLM_RUN_LEASE_SECONDS") or 30)
 LLM_RUN_MAX_ATTEMPTS = int(env("LLM_RUN_MAX_ATTEMPTS") or 3)
+# Finished task rows are pruned by the workers after this many days (runs keep outcomes).
+LLM_TASK_RETENTION_DAYS = float(env("LLM_TASK_RETENTION_DAYS") or 14)
 
 # Throttle counts: in the database by default; THROTTLE_CACHE_URL=redis://... counts them
 # in Redis instead (django's RedisCache; needs the redis package).

@@ -424,3 +424,27 @@ def test_a_synchronous_run_never_started_fails_typed_after_a_lease():
     assert stale.error["context"]["reason"] == "worker_lost"
     assert stale.error["suggestion"]
     assert fresh.status == Run.Status.QUEUED
+
+
+@pytest.mark.django_db
+def test_old_finished_task_rows_are_pruned_and_recent_ones_kept(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from backend.llm.tasks import execute_run, prune_finished_tasks
+
+    settings.LLM_TASK_RETENTION_DAYS = 7
+    ages = {"old": 8, "recent": 6}
+    ids = {}
+    for name, days in ages.items():
+        ids[name] = str(execute_run.enqueue(f"run-{name}").id)
+        DBTaskResult.objects.filter(pk=ids[name]).update(
+            status="SUCCESSFUL", finished_at=timezone.now() - timedelta(days=days)
+        )
+    waiting = str(execute_run.enqueue("run-waiting").id)
+    assert prune_finished_tasks() == 1
+    left = {str(pk) for pk in DBTaskResult.objects.values_list("pk", flat=True)}
+    assert ids["old"] not in left
+    assert {ids["recent"], waiting} <= left

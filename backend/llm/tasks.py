@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from types import FrameType
 from typing import Any
@@ -20,7 +21,7 @@ from django_tasks import task
 from .models import Run
 from .runs import ProcessStoppingError, enqueue, get_run_service, recover_runs_now_and_then
 
-__all__ = ["abandon_task", "execute_run"]
+__all__ = ["abandon_task", "dead_task_ids", "execute_run", "prune_finished_tasks"]
 
 
 @task()
@@ -29,6 +30,7 @@ def execute_run(run_id: str) -> str:
     return its final status."""
 
     recover_runs_now_and_then()  # runs whose worker died are taken over here too
+    _prune_now_and_then()
     run = Run.objects.filter(pk=run_id).first()
     if run is None:
         return "missing"
@@ -104,3 +106,40 @@ def dead_task_ids(task_ids: list[str], started_before: Any) -> set[str]:
         Q(status="READY") | Q(status="RUNNING", started_at__gte=started_before)
     )
     return set(ids) - {str(pk) for pk in alive.values_list("pk", flat=True)}
+
+
+_last_prune = 0.0
+PRUNE_EVERY_S = 3600.0
+
+
+def _prune_now_and_then() -> None:
+    """Workers prune old finished task rows at most once an hour each (the ORM backend
+    keeps every row for ever otherwise)."""
+    global _last_prune
+    now = time.monotonic()
+    if _last_prune and now - _last_prune < PRUNE_EVERY_S:
+        return
+    _last_prune = now
+    prune_finished_tasks()
+
+
+def prune_finished_tasks(retention_days: float | None = None) -> int:
+    """Delete finished task rows older than ``LLM_TASK_RETENTION_DAYS`` (default 14, as
+    django-tasks' own ``prune_db_task_results``); the runs keep their outcome."""
+    try:
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:  # another tasks backend
+        return 0
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    days = (
+        retention_days
+        if retention_days is not None
+        else float(getattr(settings, "LLM_TASK_RETENTION_DAYS", 14))
+    )
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _ = DBTaskResult.objects.finished().filter(finished_at__lte=cutoff).delete()
+    return deleted
