@@ -448,3 +448,82 @@ def test_old_finished_task_rows_are_pruned_and_recent_ones_kept(settings):
     left = {str(pk) for pk in DBTaskResult.objects.values_list("pk", flat=True)}
     assert ids["old"] not in left
     assert {ids["recent"], waiting} <= left
+
+
+class _FlakyRenewals:
+    """The lease's own query, whose ``update`` fails with a locked database ``failures``
+    times (forever when None) before it works again."""
+
+    def __init__(self, lease: Any, failures: int | None) -> None:
+        self.real, self.failures, self.raised = lease._held, failures, 0
+
+    def __call__(self) -> Any:
+        return self
+
+    def update(self, **fields: Any) -> int:
+        from django.db import OperationalError
+
+        if self.failures is None or self.raised < self.failures:
+            self.raised += 1
+            raise OperationalError("database is locked")
+        return int(self.real().update(**fields))
+
+
+def _claimed(name: str) -> Any:
+    from django.contrib.auth import get_user_model
+
+    from backend.llm._leases import Lease
+    from backend.llm.models import Run
+
+    run = Run.objects.create(
+        owner=get_user_model().objects.create_user(name),
+        feature="pillars",
+        operation="validate",
+        background=True,
+    )
+    lease = Lease.claim(run.pk, owner=f"{name}-worker")
+    assert lease is not None
+    return run, lease
+
+
+def _wait_for(condition: Callable[[], bool], timeout_s: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_renewal_that_fails_once_does_not_lose_the_lease(settings, monkeypatch):
+    from backend.llm.models import Run
+
+    settings.LLM_RUN_LEASE_SECONDS = 3.0  # renewed every second; one failure is 1 s late
+    run, lease = _claimed("hiccup")
+    first_expiry = Run.objects.get(pk=run.pk).lease_expires_at
+    flaky = _FlakyRenewals(lease, failures=1)
+    monkeypatch.setattr(lease, "_held", flaky)
+    try:
+        assert _wait_for(lambda: Run.objects.get(pk=run.pk).lease_expires_at != first_expiry)
+        assert flaky.raised == 1
+        assert not lease.lost.is_set()
+    finally:
+        lease.release()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_that_stays_unreachable_loses_the_lease_once_it_would_expire(
+    settings, monkeypatch
+):
+    settings.LLM_RUN_LEASE_SECONDS = 0.9
+    _run, lease = _claimed("unreachable")
+    started = time.monotonic()
+    flaky = _FlakyRenewals(lease, failures=None)
+    monkeypatch.setattr(lease, "_held", flaky)
+    try:
+        assert _wait_for(lease.lost.is_set)
+        assert time.monotonic() - started >= 0.9  # not at the first failure
+        assert flaky.raised >= 2
+    finally:
+        lease.release()

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -97,15 +98,24 @@ class Lease:
 
     def _renew_until_released(self) -> None:
         period = lease_seconds() / 3
+        renewed = time.monotonic()
+        wait = period
         try:
-            while not self._stop.wait(period):
-                expires = timezone.now() + timedelta(seconds=lease_seconds())
-                if not self._held().update(lease_expires_at=expires):
-                    self.lost.set()
-                    return
-        except Exception:
-            # The database is unreachable: the lease will lapse and the run be recovered.
-            self.lost.set()
+            while not self._stop.wait(wait):
+                try:
+                    expires = timezone.now() + timedelta(seconds=lease_seconds())
+                    if not self._held().update(lease_expires_at=expires):
+                        self.lost.set()  # another process has the run: it is not ours
+                        return
+                    renewed, wait = time.monotonic(), period
+                except DatabaseError:
+                    # A hiccup (a locked or restarting database) loses nothing yet: the
+                    # lease holds until it expires, so keep trying until then, sooner.
+                    connection.close()
+                    if time.monotonic() - renewed >= lease_seconds():
+                        self.lost.set()
+                        return
+                    wait = min(period, 1.0)
         finally:
             connection.close()  # this thread's own connection
 
