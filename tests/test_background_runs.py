@@ -527,3 +527,28 @@ def test_a_database_that_stays_unreachable_loses_the_lease_once_it_would_expire(
         assert flaky.raised >= 2
     finally:
         lease.release()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lease_is_renewed_while_the_outcome_is_being_written(settings, monkeypatch):
+    """A slow outcome write (a locked database) must not let the lease lapse first: the
+    renewals go on until the outcome is stored."""
+    from backend.llm.models import Run
+
+    settings.LLM_RUN_LEASE_SECONDS = 1.5  # renewed every 0.5 s
+    run, lease = _claimed("slow-finish")
+    real = lease._held
+    seen: dict[str, Any] = {}
+
+    class SlowFinish:
+        def update(self, **fields: Any) -> int:
+            if "finished_at" in fields:
+                seen["before"] = Run.objects.get(pk=run.pk).lease_expires_at
+                time.sleep(2.0)
+                seen["after"] = Run.objects.get(pk=run.pk).lease_expires_at
+            return int(real().update(**fields))
+
+    monkeypatch.setattr(lease, "_held", SlowFinish)
+    assert lease.finish(status=Run.Status.SUCCEEDED, results={"ok": True})
+    assert seen["after"] > seen["before"]
+    assert Run.objects.get(pk=run.pk).status == Run.Status.SUCCEEDED

@@ -127,13 +127,16 @@ class Lease:
 
     def finish(self, **fields: Any) -> bool:
         """Write the outcome if the run is still ours; False if it is not (then nothing
-        is written: it was cancelled or taken over)."""
-        self.release()
-        return bool(
-            self._held().update(
-                lease_owner="", lease_expires_at=None, finished_at=timezone.now(), **fields
+        is written: it was cancelled or taken over). The lease is renewed until the outcome
+        is written: a slow write (a locked database) must not let it lapse first."""
+        try:
+            return bool(
+                self._held().update(
+                    lease_owner="", lease_expires_at=None, finished_at=timezone.now(), **fields
+                )
             )
-        )
+        finally:
+            self.release()
 
     def hand_back(self) -> bool:
         """Put the run back in the queue (this process is stopping); False if it is no
