@@ -15,7 +15,7 @@ from typing import Any
 from backend.pillars.llm.areas import DesignArea
 
 from .dataset import PillarSetItem, normalize_name
-from .lexical import announces_problem, has_negation, lexical_cues, shared_stems
+from .lexical import announces_problem, catches, context_text, lexical_cues, pillar_text
 from .scoring import QUALITY_METRICS, CellScore, score_cell
 
 __all__ = [
@@ -34,8 +34,18 @@ __all__ = [
 Floor = Callable[[PillarSetItem, list[PillarSetItem]], dict[str, Any]]
 
 
-def _caught(a: str, b: str) -> bool:
-    return (has_negation(a) or has_negation(b)) and bool(shared_stems(a, b))
+def _texts(item: PillarSetItem) -> tuple[dict[str, str], str]:
+    """The finder's view of an item: each pillar's text by name, and the context's."""
+    texts = {p.name: pillar_text(p.name, p.description) for p in item.pillars}
+    fields = item.context.model_dump().values()
+    return texts, context_text(v for v in fields if isinstance(v, str))
+
+
+def _lexical_findings(item: PillarSetItem) -> tuple[list[tuple[str, str]], list[str]]:
+    """The pairs and the pillars (misfits) the lexical finder flags."""
+    texts, context = _texts(item)
+    pairs = [(a, b) for a, b in combinations(texts, 2) if catches(texts[a], texts[b])]
+    return pairs, [name for name, text in texts.items() if catches(text, context)]
 
 
 def _answer(
@@ -82,10 +92,7 @@ def _answer(
 def lexical_answer(item: PillarSetItem, _reference: list[PillarSetItem]) -> dict[str, Any]:
     """Flags every pair sharing a stem with a negation, and every pillar that does so
     with the context."""
-    texts = {p.name: f"{p.name}. {p.description}" for p in item.pillars}
-    context = " ".join(v for v in item.context.model_dump().values() if isinstance(v, str))
-    pairs = [(a, b) for a, b in combinations(texts, 2) if _caught(texts[a], texts[b])]
-    misfits = [name for name, text in texts.items() if _caught(text, context)]
+    pairs, misfits = _lexical_findings(item)
     return _answer(item, pairs, misfits=misfits)
 
 
@@ -151,8 +158,8 @@ def _means(cells: list[CellScore]) -> dict[str, float | None]:
 
 def difficulty_mismatches(item: PillarSetItem) -> list[str]:
     """Labels whose difficulty disagrees with the lexical definition (subtle: no cue)."""
-    texts = {normalize_name(p.name): (p.name, f"{p.name}. {p.description}") for p in item.pillars}
-    context = " ".join(v for v in item.context.model_dump().values() if isinstance(v, str))
+    by_name, context = _texts(item)
+    texts = {normalize_name(name): (name, text) for name, text in by_name.items()}
     wrong = []
     for c in item.labels.contradictions:
         (name_a, a), (name_b, b) = (texts[normalize_name(n)] for n in c.pillars)
@@ -171,16 +178,9 @@ def tier_rows(items: list[PillarSetItem]) -> list[tuple[str, str, int, int]]:
     """(label kind, tier, planted, caught by the lexical finder)."""
     counts: Counter[tuple[str, str, bool]] = Counter()
     for item in items:
-        answer = lexical_answer(item, [])
-        pairs = {
-            frozenset((normalize_name(c["pillar_a"]), normalize_name(c["pillar_b"])))
-            for c in answer["contradictions"]["contradictions"]
-        }
-        flagged = {
-            normalize_name(p["pillar_name"])
-            for p in answer["context_alignment"]["pillars"]
-            if p["score"] < 50
-        }
+        found_pairs, found_misfits = _lexical_findings(item)
+        pairs = {frozenset(normalize_name(n) for n in pair) for pair in found_pairs}
+        flagged = {normalize_name(name) for name in found_misfits}
         for c in item.labels.contradictions:
             pair = frozenset(normalize_name(n) for n in c.pillars)
             counts[("contradiction", str(c.difficulty or "unrated"), pair in pairs)] += 1

@@ -10,12 +10,16 @@ reports its catch rate per difficulty tier.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 __all__ = [
     "NEGATIONS",
     "announces_problem",
+    "catches",
+    "context_text",
     "has_negation",
     "lexical_cues",
+    "pillar_text",
     "shared_stems",
     "stems",
 ]
@@ -92,6 +96,21 @@ def stems(text: str) -> set[str]:
 
 def shared_stems(a: str, b: str) -> set[str]:
     return stems(a) & stems(b)
+
+
+def pillar_text(name: str, description: str) -> str:
+    """What the finder reads of a pillar (the library and the dataset alike)."""
+    return f"{name}. {description}"
+
+
+def context_text(fields: Iterable[str | None]) -> str:
+    """What the finder reads of a game's context: its fields, in order."""
+    return " ".join(field for field in fields if field)
+
+
+def catches(a: str, b: str) -> bool:
+    """The finder's verdict on two texts: they share a stem and one of them is negated."""
+    return (has_negation(a) or has_negation(b)) and bool(shared_stems(a, b))
 
 
 def announces_problem(name: str) -> bool:

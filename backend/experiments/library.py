@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from backend.pillars.llm.areas import DesignArea
 
-from .lexical import lexical_cues
+from .lexical import context_text, lexical_cues, pillar_text
 from .rules import Audience, Business, Facets, GenreFamily, Platform, Players
 
 __all__ = [
@@ -98,7 +98,7 @@ class ContextEntry(_Strict):
         )
 
     def text(self) -> str:
-        return " ".join(
+        return context_text(
             (self.title, self.genre, self.audience, self.platform, self.vision, self.constraints)
         )
 
@@ -128,7 +128,7 @@ class PillarEntry(_Strict):
     only: FacetFilter = FacetFilter()
 
     def text(self) -> str:
-        return f"{self.name}. {self.description}"
+        return pillar_text(self.name, self.description)
 
 
 class ContradictionPlant(PillarEntry):
