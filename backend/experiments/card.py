@@ -26,6 +26,7 @@ __all__ = [
     "floor_cells",
     "floor_markdown",
     "floor_scores",
+    "label_counts",
     "lexical_answer",
     "tier_markdown",
     "tier_rows",
@@ -198,13 +199,19 @@ def tier_markdown(items: list[PillarSetItem]) -> str:
     return "\n".join(lines)
 
 
+def label_counts(items: list[PillarSetItem]) -> dict[str, int]:
+    """How many items are clean, hold a contradiction, hold a misfit."""
+    return {
+        "clean": sum(i.clean for i in items),
+        "with a contradiction": sum(bool(i.labels.contradictions) for i in items),
+        "with a misfit": sum(bool(i.labels.context_misfits) for i in items),
+    }
+
+
 def composition_markdown(items: list[PillarSetItem]) -> str:
     def row(name: str, subset: list[PillarSetItem]) -> str:
         n = len(subset)
-        clean = sum(i.clean for i in subset)
-        contra = sum(bool(i.labels.contradictions) for i in subset)
-        misfit = sum(bool(i.labels.context_misfits) for i in subset)
-        shares = " | ".join(f"{k} ({k / n:.0%})" for k in (clean, contra, misfit))
+        shares = " | ".join(f"{k} ({k / n:.0%})" for k in label_counts(subset).values())
         return f"| {name} | {n} | {shares} |"
 
     lines = [

@@ -142,11 +142,9 @@ def _balance_problems(items: list[Any]) -> list[str]:
     missing_v2 = [i.id for i in items if i.facets is None or i.split is None or i.source is None]
     if missing_v2:
         problems.append(f"items without facets, split or source: {missing_v2[:5]}")
-    shares = {
-        "clean": sum(i.clean for i in items) / n,
-        "with a contradiction": sum(bool(i.labels.contradictions) for i in items) / n,
-        "with a misfit": sum(bool(i.labels.context_misfits) for i in items) / n,
-    }
+    from .card import label_counts
+
+    shares = {label: count / n for label, count in label_counts(items).items()}
     problems += [f"{k}: {v:.0%} < {MIN_SHARE:.0%}" for k, v in shares.items() if v < MIN_SHARE]
     families = Counter(str(i.facets.family) for i in items if i.facets is not None)
     problems += [
