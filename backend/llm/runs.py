@@ -254,14 +254,17 @@ def _reset(setting: str, **kwargs: object) -> None:
 setting_changed.connect(_reset, weak=False, dispatch_uid="llm-run-service-reset")
 
 
-def _abandon(run: Run) -> None:
-    abandon_task_of(run.task_id)
-
-
-def abandon_task_of(task_id: str) -> None:
+def _abandon(task_id: str) -> None:
     from .tasks import abandon_task  # the task module imports this one
 
     abandon_task(task_id)
+
+
+def _worker_lost(run: Run, what: str) -> dict[str, Any]:
+    """The stored error of a run whose process stopped: ``what`` says when."""
+    return errors.AgentFailureError(
+        what, run_id=str(run.run_id), reason="worker_lost", suggestion="Submit the request again."
+    ).to_dict()
 
 
 def enqueue(run: Run) -> None:
@@ -302,25 +305,23 @@ def recover_runs() -> int:
                 status=Run.Status.QUEUED, lease_owner="", lease_expires_at=None, task_id=""
             )
             if requeued:
-                _abandon(run)
+                _abandon(run.task_id)
                 enqueue(run)
                 recovered += 1
             continue
-        error = errors.AgentFailureError(
+        error = _worker_lost(
+            run,
             f"The process running this run stopped (attempt {run.attempts} of "
             f"{max_run_attempts() if run.background else 1}).",
-            run_id=str(run.run_id),
-            reason="worker_lost",
-            suggestion="Submit the request again.",
         )
         if expired.update(
             status=Run.Status.FAILED,
-            error=error.to_dict(),
+            error=error,
             lease_owner="",
             lease_expires_at=None,
             finished_at=now,
         ):
-            _abandon(run)
+            _abandon(run.task_id)
             recovered += 1
     cutoff = now - timedelta(seconds=lease_seconds())
     recovered += _requeue_runs_of_dead_tasks(cutoff)
@@ -350,7 +351,7 @@ def _requeue_runs_of_dead_tasks(cutoff: Any) -> int:
         if task_id in dead and Run.objects.filter(
             pk=pk, status=Run.Status.QUEUED, task_id=task_id
         ).update(task_id=""):
-            abandon_task_of(task_id)
+            _abandon(task_id)
             cleared += 1
     return cleared
 
@@ -362,13 +363,8 @@ def _fail_unstarted_synchronous_runs(cutoff: Any, now: Any) -> int:
     for run in Run.objects.filter(
         status=Run.Status.QUEUED, background=False, created_at__lt=cutoff
     )[:100]:
-        error = errors.AgentFailureError(
-            "The process that received this run stopped before starting it.",
-            run_id=str(run.run_id),
-            reason="worker_lost",
-            suggestion="Submit the request again.",
-        )
+        error = _worker_lost(run, "The process that received this run stopped before starting it.")
         failed += Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
-            status=Run.Status.FAILED, error=error.to_dict(), finished_at=now
+            status=Run.Status.FAILED, error=error, finished_at=now
         )
     return failed
