@@ -66,7 +66,11 @@ def item_values(runs: Iterable[Run], metric: str) -> dict[str, list[float]]:
 
 
 def item_means(runs: Iterable[Run], metric: str) -> dict[str, float]:
-    return {item: _mean(values) for item, values in item_values(runs, metric).items()}
+    return _means(item_values(runs, metric))
+
+
+def _means(values: dict[str, list[float]]) -> dict[str, float]:
+    return {item: _mean(repeats) for item, repeats in values.items()}
 
 
 def _mean(values: list[float]) -> float:
@@ -74,9 +78,9 @@ def _mean(values: list[float]) -> float:
     return values[0] if min(values) == max(values) else fmean(values)
 
 
-def within_item_sd(runs: Iterable[Run], metric: str) -> float | None:
+def within_item_sd(values: dict[str, list[float]]) -> float | None:
     """The mean, over items with two or more repeats, of the sd across repeats."""
-    sds = [stdev(v) for v in item_values(runs, metric).values() if len(v) > 1]
+    sds = [stdev(v) for v in values.values() if len(v) > 1]
     return fmean(sds) if sds else None
 
 
@@ -148,7 +152,8 @@ def _row(
     right: list[Run],
     target: float,
 ) -> ComparisonRow:
-    means_a, means_b = item_means(left, metric), item_means(right, metric)
+    values_a, values_b = item_values(left, metric), item_values(right, metric)
+    means_a, means_b = _means(values_a), _means(values_b)
     items = sorted(means_a.keys() & means_b.keys())
     comparison = paired_comparison([means_a[i] for i in items], [means_b[i] for i in items])
     sd = comparison.sd_difference if comparison else None
@@ -170,8 +175,8 @@ def _row(
         cohens_dz=comparison.cohens_dz if comparison else None,
         rank_biserial=comparison.rank_biserial if comparison else None,
         sd_difference=sd,
-        within_item_sd_a=within_item_sd(left, metric),
-        within_item_sd_b=within_item_sd(right, metric),
+        within_item_sd_a=within_item_sd(values_a),
+        within_item_sd_b=within_item_sd(values_b),
         mde=comparison.mde if comparison else None,
         target_difference=target,
         # The target is a difference in a quality score, not in milliseconds or tokens.
