@@ -15,7 +15,6 @@ import functools
 import hashlib
 import json
 import threading
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from . import exceptions as errors
+from ._every import AtMostEvery
 from ._leases import Lease, lease_seconds, max_run_attempts, worker_identity
 from .models import Run
 from .orchestrator import LLMOrchestrator
@@ -275,17 +275,14 @@ def enqueue(run: Run) -> None:
     Run.objects.filter(pk=run.pk).update(task_id=str(result.id)[:64])
 
 
-_last_recovery = 0.0
+# A lapsed lease cannot be noticed sooner than a third of a lease anyway.
+_recovery = AtMostEvery(lambda: lease_seconds() / 3, lambda: recover_runs())
 
 
 def recover_runs_now_and_then() -> None:
     """``recover_runs`` at most once per third of a lease in this process (a worker calls
-    it before every run; a lapsed lease cannot be noticed sooner anyway)."""
-    global _last_recovery
-    now = time.monotonic()
-    if now - _last_recovery >= lease_seconds() / 3:
-        _last_recovery = now
-        recover_runs()
+    it before every run, the API on reads of runs)."""
+    _recovery()
 
 
 def recover_runs() -> int:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
 from django_tasks import task
 
+from ._every import AtMostEvery
 from .models import Run
 from .runs import ProcessStoppingError, enqueue, get_run_service, recover_runs_now_and_then
 
@@ -108,19 +108,10 @@ def dead_task_ids(task_ids: list[str], started_before: Any) -> set[str]:
     return set(ids) - {str(pk) for pk in alive.values_list("pk", flat=True)}
 
 
-_last_prune = 0.0
 PRUNE_EVERY_S = 3600.0
-
-
-def _prune_now_and_then() -> None:
-    """Workers prune old finished task rows at most once an hour each (the ORM backend
-    keeps every row for ever otherwise)."""
-    global _last_prune
-    now = time.monotonic()
-    if _last_prune and now - _last_prune < PRUNE_EVERY_S:
-        return
-    _last_prune = now
-    prune_finished_tasks()
+# Workers prune old finished task rows in passing, once an hour each (the ORM backend
+# keeps every row for ever otherwise).
+_prune_now_and_then = AtMostEvery(lambda: PRUNE_EVERY_S, lambda: prune_finished_tasks())
 
 
 def prune_finished_tasks(retention_days: float | None = None) -> int:
