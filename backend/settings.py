@@ -56,9 +56,11 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Before the tasks apps: its ``db_worker`` (which waits out a locked database)
+    # replaces theirs.
+    "backend.llm",
     "django_tasks",
     "django_tasks_db",
-    "backend.llm",
     "backend.pillars",
     # After the features: agents register plans for operations those apps define.
     "agents",
@@ -110,7 +112,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         "transaction_mode": "IMMEDIATE",
-        "timeout": 30,  # seconds a writer waits for the lock before "database is locked"
+        # Seconds a writer waits for the lock before "database is locked" (runs then
+        # retry their outcome until their deadline, and workers wait it out).
+        "timeout": float(env("SQLITE_BUSY_TIMEOUT_S") or 30),
     }
     # Tests get a file, not Django's default shared-cache in-memory database: there, a
     # concurrent writer fails at once with "table is locked" instead of waiting its turn.

@@ -21,6 +21,8 @@ DEFAULT_TESTS = [
     "tests/test_api.py",
     "tests/test_openapi_conformance.py",
     "tests/test_background_runs.py",
+    "tests/test_run_time.py",
+    "tests/test_locked_database.py",
     "tests/test_fuzz_api.py",
     "tests/test_multiprocess_api.py",
 ]

@@ -17,12 +17,21 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.db.models import F, Q
-from django.utils import timezone
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Now
 
+from . import exceptions as errors
+from ._dbtime import now_plus
 from .models import Run
 
-__all__ = ["Lease", "lease_seconds", "max_run_attempts", "worker_identity"]
+__all__ = [
+    "Lease",
+    "fail_past_deadline",
+    "lease_seconds",
+    "max_run_attempts",
+    "past_deadline",
+    "worker_identity",
+]
 
 
 def lease_seconds() -> float:
@@ -40,15 +49,62 @@ def worker_identity() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+def _takeable() -> Q:
+    """Queued, or running with an expired lease and attempts left (a synchronous run has
+    one); past them, recovery fails it as worker_lost."""
+    lapsed = Q(status=Run.Status.RUNNING, lease_expires_at__lt=Now())
+    attempts_left = Q(background=True, attempts__lt=max_run_attempts()) | Q(
+        background=False, attempts__lt=1
+    )
+    return Q(status=Run.Status.QUEUED) | lapsed & attempts_left
+
+
+def past_deadline() -> Q:
+    """Runs nobody is running whose deadline has passed: they are never started again."""
+    idle = Q(status=Run.Status.QUEUED) | Q(status=Run.Status.RUNNING, lease_expires_at__lt=Now())
+    return idle & Q(deadline_at__lt=Now())
+
+
+def fail_past_deadline(runs: QuerySet[Run]) -> list[Run]:
+    """Fail every run of ``runs`` that is past its deadline with a ``TimeoutError``
+    (504); the runs this call failed."""
+    failed = []
+    for run in runs.filter(past_deadline())[:100]:
+        error = errors.TimeoutError(
+            "The run passed its deadline before it could finish"
+            + (" (waiting in the queue)." if run.status == Run.Status.QUEUED else "."),
+            run_id=str(run.run_id),
+            timeout_ms=run.timeout_ms,
+            attempts=run.attempts,
+            suggestion="Raise timeout_ms, or add workers if runs wait in the queue.",
+        ).to_dict()
+        if (
+            Run.objects.filter(pk=run.pk)
+            .filter(past_deadline())
+            .update(
+                status=Run.Status.FAILED,
+                error=error,
+                lease_owner="",
+                lease_expires_at=None,
+                finished_at=Now(),
+            )
+        ):
+            failed.append(run)
+    return failed
+
+
 class Lease:
     """The right to run one run, renewed in the background until ``release``.
 
     ``lost`` is set when a renewal finds the run no longer ours (cancelled, or taken
-    over after we stalled): the holder should stop and write nothing.
+    over after we stalled): the holder should stop and write nothing. ``time_left_s`` is
+    what remains of the run's deadline when it was claimed (None: no deadline).
     """
 
     def __init__(self, run_id: Any, owner: str) -> None:
         self.run_id, self.owner = run_id, owner
+        self.time_left_s: float | None = None
+        self._deadline: float | None = None  # the run's deadline, on this process's monotonic clock
         self.lost = threading.Event()
         self.progress: list[dict[str, Any]] = []
         self._stop = threading.Event()
@@ -59,34 +115,31 @@ class Lease:
 
     @classmethod
     def claim(cls, run_id: Any, owner: str | None = None) -> Lease | None:
-        """Start ``run_id`` if it is queued (or running with an expired lease): status
-        ``running``, one more attempt, the lease ours. None if someone else has it, or it
-        is finished or cancelled."""
+        """Start ``run_id`` if it is queued (or running with an expired lease and attempts
+        left) and inside its deadline: status ``running``, one more attempt, the lease
+        ours. None if someone else has it, or it is finished or cancelled; a run past its
+        deadline is failed with a ``TimeoutError`` instead of started."""
         lease = cls(run_id, owner or worker_identity())
-        now = timezone.now()
+        run = Run.objects.filter(pk=run_id)
         claimed = (
-            Run.objects.filter(pk=run_id)
-            .filter(
-                Q(status=Run.Status.QUEUED)
-                # A lapsed run is taken over only while it has attempts left (a synchronous
-                # run has one); past them, recovery fails it as worker_lost.
-                | Q(status=Run.Status.RUNNING, lease_expires_at__lt=now)
-                & (
-                    Q(background=True, attempts__lt=max_run_attempts())
-                    | Q(background=False, attempts__lt=1)
-                )
-            )
+            run.filter(_takeable())
+            .exclude(deadline_at__lte=Now())
             .update(
                 status=Run.Status.RUNNING,
                 lease_owner=lease.owner,
-                lease_expires_at=now + timedelta(seconds=lease_seconds()),
+                lease_expires_at=now_plus(timedelta(seconds=lease_seconds())),
                 attempts=F("attempts") + 1,
-                started_at=now,
+                started_at=Now(),
                 progress=[],
             )
         )
         if not claimed:
+            fail_past_deadline(run)
             return None
+        deadline, now = run.annotate(db_now=Now()).values_list("deadline_at", "db_now").get()
+        if deadline is not None:
+            lease.time_left_s = max(0.0, (deadline - now).total_seconds())
+            lease._deadline = time.monotonic() + lease.time_left_s
         lease._start_renewing()
         return lease
 
@@ -98,43 +151,54 @@ class Lease:
 
     def _renew_until_released(self) -> None:
         period = lease_seconds() / 3
-        renewed = time.monotonic()
         wait = period
         try:
             while not self._stop.wait(wait):
                 try:
-                    expires = timezone.now() + timedelta(seconds=lease_seconds())
+                    expires = now_plus(timedelta(seconds=lease_seconds()))
                     if not self._held().update(lease_expires_at=expires):
                         self.lost.set()  # another process has the run: it is not ours
                         return
-                    renewed, wait = time.monotonic(), period
+                    wait = period
                 except DatabaseError:
-                    # A hiccup (a locked or restarting database) loses nothing yet: the
-                    # lease holds until it expires, so keep trying until then, sooner.
+                    # A locked or unreachable database loses nothing: nobody else can
+                    # take the run over without writing either, and whether it was taken
+                    # over is known at the first renewal (or outcome) that gets through.
                     connection.close()
-                    if time.monotonic() - renewed >= lease_seconds():
-                        self.lost.set()
-                        return
                     wait = min(period, 1.0)
         finally:
             connection.close()  # this thread's own connection
 
     def record_progress(self, node: dict[str, Any]) -> None:
-        """Append a finished node's summary, visible while the run is running."""
+        """Append a finished node's summary, visible while the run is running. Best
+        effort: a write the database refuses now is carried by the next one (a run is
+        never failed for its progress report)."""
         keys = ("node", "model_id", "duration_ms", "status", "attempts")
         self.progress.append({key: node.get(key) for key in keys})
-        self._held().update(progress=self.progress)
+        try:
+            self._held().update(progress=self.progress)
+        except DatabaseError:
+            connection.close()
 
     def finish(self, **fields: Any) -> bool:
         """Write the outcome if the run is still ours; False if it is not (then nothing
-        is written: it was cancelled or taken over). The lease is renewed until the outcome
-        is written: a slow write (a locked database) must not let it lapse first."""
+        is written: it was cancelled or taken over). A write the database refuses (locked,
+        restarting) is tried again until the run's deadline, and at least a lease: a
+        finished answer is not thrown away for a wait. The lease is renewed meanwhile."""
+        give_up = max(time.monotonic() + lease_seconds(), self._deadline or 0.0)
         try:
-            return bool(
-                self._held().update(
-                    lease_owner="", lease_expires_at=None, finished_at=timezone.now(), **fields
-                )
-            )
+            while True:
+                try:
+                    return bool(
+                        self._held().update(
+                            lease_owner="", lease_expires_at=None, finished_at=Now(), **fields
+                        )
+                    )
+                except DatabaseError:
+                    if time.monotonic() >= give_up:
+                        raise
+                    connection.close()
+                    time.sleep(0.5)
         finally:
             self.release()
 

@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 
 __all__ = ["Run", "ThrottleCount"]
 
@@ -52,9 +53,14 @@ class Run(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     lease_owner = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    #: When the run must have finished, from submission (queue time and every attempt
+    #: included); null for a run recorded before deadlines were stored: none.
+    deadline_at = models.DateTimeField(null=True, blank=True)
     #: Nodes finished so far, while running: [{node, model_id, duration_ms, status}, ...].
     progress = models.JSONField(default=list, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Every time of a run comes from the database's clock, never a process's: workers on
+    # machines whose clocks disagree still agree on which leases and deadlines passed.
+    created_at = models.DateTimeField(db_default=Now())
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

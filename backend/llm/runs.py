@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -22,12 +23,13 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db.models.functions import Now
 from django.utils.module_loading import import_string
 
 from . import exceptions as errors
+from ._dbtime import now_plus
 from ._every import AtMostEvery
-from ._leases import Lease, lease_seconds, max_run_attempts, worker_identity
+from ._leases import Lease, fail_past_deadline, lease_seconds, max_run_attempts, worker_identity
 from .models import Run
 from .orchestrator import LLMOrchestrator
 from .types import LLMRequest
@@ -85,9 +87,13 @@ class RunService:
         when ``idempotency_key`` was used before with the same body. A background run is
         handed to the task queue once the row is committed."""
         fields = self._fields(user, request, idempotency_key, background)
+        timeout = timedelta(milliseconds=self._timeout_ms(request))
         try:
             with transaction.atomic():
-                run = Run.objects.create(**fields)
+                # The deadline counts from submission in database time: queue time, every
+                # attempt and every hand-back share it.
+                run = Run.objects.create(**fields, deadline_at=now_plus(timeout))
+                run.deadline_at = run.created_at + timeout  # the same statement's Now()
         except IntegrityError:
             if idempotency_key is None:
                 raise
@@ -111,6 +117,9 @@ class RunService:
                 raise errors.LLMOrchestratorError.from_dict(run.error)
             return run
         return self.run(run)
+
+    def _timeout_ms(self, request: LLMRequest) -> int:
+        return request.timeout_ms or self.orchestrator.config.default_timeout_ms
 
     def _fields(
         self, user: Any, request: LLMRequest, idempotency_key: str | None, background: bool
@@ -138,11 +147,11 @@ class RunService:
         outcome: errors.LLMOrchestratorError | None = None
         try:
             lease = Lease.claim(run.pk, owner)
-            if lease is None:  # someone else has it, or it was cancelled meanwhile
-                return Run.objects.get(pk=run.pk)
+            if lease is None:  # someone else has it, it was cancelled, or its time is up
+                return self._not_started(run)
             held = lease
             response = self.orchestrator.execute(
-                self.stored_request(run),
+                self.stored_request(run, time_left_s=lease.time_left_s),
                 run_id=str(run.run_id),
                 on_node=lambda node: self._progress(held, node),
             )
@@ -176,20 +185,32 @@ class RunService:
             raise outcome
         return stored
 
+    @staticmethod
+    def _not_started(run: Run) -> Run:
+        stored = Run.objects.get(pk=run.pk)
+        if stored.status == Run.Status.FAILED and stored.error:
+            raise errors.LLMOrchestratorError.from_dict(stored.error)
+        return stored
+
     def _progress(self, lease: Lease, node: dict[str, Any]) -> None:
         if lease.lost.is_set():
             raise RunCancelledError(str(lease.run_id))
         lease.record_progress(node)
 
     @staticmethod
-    def stored_request(run: Run) -> LLMRequest:
+    def stored_request(run: Run, time_left_s: float | None = None) -> LLMRequest:
+        """The request ``run`` recorded; with ``time_left_s``, its timeout is what is left
+        of the run's deadline (an attempt after a hand-back gets no fresh deadline)."""
+        timeout_ms = run.timeout_ms
+        if time_left_s is not None:
+            timeout_ms = max(1, math.floor(time_left_s * 1000))
         return LLMRequest(
             feature=run.feature,
             operation=run.operation,
             data=run.request_data,
             model_id=run.requested_model or None,
             execution_mode=run.mode or None,
-            timeout_ms=run.timeout_ms,
+            timeout_ms=timeout_ms,
             options=run.request_options,
         )
 
@@ -202,7 +223,7 @@ class RunService:
             status=Run.Status.CANCELLED,
             lease_owner="",
             lease_expires_at=None,
-            finished_at=timezone.now(),
+            finished_at=Now(),
             error=_cancelled(run).to_dict(),
         )
         return Run.objects.get(pk=run.pk)
@@ -286,14 +307,18 @@ def recover_runs_now_and_then() -> None:
 
 
 def recover_runs() -> int:
-    """Runs whose process died: a running run whose lease expired is queued again (a
-    background run with attempts left) or failed with a typed error that says why; a
-    queued background run that never reached the queue is enqueued. Cheap when there is
-    nothing to do; called by workers, on reads of runs, and ``manage.py llm recover``."""
-    now = timezone.now()
-    recovered = 0
-    for run in Run.objects.filter(status=Run.Status.RUNNING, lease_expires_at__lt=now)[:100]:
-        expired = Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING, lease_expires_at__lt=now)
+    """Runs whose process died: a run past its deadline fails with a ``TimeoutError``; a
+    running run whose lease expired is queued again (a background run with attempts left)
+    or failed with a typed error that says why; a queued background run that never
+    reached the queue is enqueued. Cheap when there is nothing to do; called by workers,
+    on reads of runs, and ``manage.py llm recover``. Every time is the database's."""
+    timed_out = fail_past_deadline(Run.objects.all())
+    for run in timed_out:
+        _abandon(run.task_id)
+    recovered = len(timed_out)
+    lapsed = Run.objects.filter(status=Run.Status.RUNNING, lease_expires_at__lt=Now())
+    for run in lapsed[:100]:
+        expired = lapsed.filter(pk=run.pk)
         if run.background and run.attempts < max_run_attempts():
             # The old task id goes in the same UPDATE: if this process dies before the
             # enqueue below, the run is a queued run without a task, which the orphan
@@ -316,13 +341,13 @@ def recover_runs() -> int:
             error=error,
             lease_owner="",
             lease_expires_at=None,
-            finished_at=now,
+            finished_at=Now(),
         ):
             _abandon(run.task_id)
             recovered += 1
-    cutoff = now - timedelta(seconds=lease_seconds())
+    cutoff = now_plus(-timedelta(seconds=lease_seconds()))
     recovered += _requeue_runs_of_dead_tasks(cutoff)
-    recovered += _fail_unstarted_synchronous_runs(cutoff, now)
+    recovered += _fail_unstarted_synchronous_runs(cutoff)
     orphans = Run.objects.filter(
         status=Run.Status.QUEUED, background=True, task_id="", created_at__lt=cutoff
     )[:100]
@@ -353,7 +378,7 @@ def _requeue_runs_of_dead_tasks(cutoff: Any) -> int:
     return cleared
 
 
-def _fail_unstarted_synchronous_runs(cutoff: Any, now: Any) -> int:
+def _fail_unstarted_synchronous_runs(cutoff: Any) -> int:
     """A synchronous run is started by its own request at once; one still queued after a
     lease never will be (its process died, or its claim failed): it fails, typed."""
     failed = 0
@@ -362,6 +387,6 @@ def _fail_unstarted_synchronous_runs(cutoff: Any, now: Any) -> int:
     )[:100]:
         error = _worker_lost(run, "The process that received this run stopped before starting it.")
         failed += Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
-            status=Run.Status.FAILED, error=error, finished_at=now
+            status=Run.Status.FAILED, error=error, finished_at=Now()
         )
     return failed

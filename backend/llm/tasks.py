@@ -9,12 +9,14 @@ share the database, on any number of machines. Another backend (Celery, RQ, ...)
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import threading
 from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
+from django.db import DatabaseError, connection
 from django_tasks import task
 
 from ._every import AtMostEvery
@@ -23,14 +25,15 @@ from .runs import ProcessStoppingError, enqueue, get_run_service, recover_runs_n
 
 __all__ = ["abandon_task", "dead_task_ids", "execute_run", "prune_finished_tasks"]
 
+logger = logging.getLogger(__name__)
+
 
 @task()
 def execute_run(run_id: str) -> str:
     """Run the stored run ``run_id`` (if it is still queued, or its lease expired) and
     return its final status."""
 
-    recover_runs_now_and_then()  # runs whose worker died are taken over here too
-    _prune_now_and_then()
+    _housekeeping()
     run = Run.objects.filter(pk=run_id).first()
     if run is None:
         return "missing"
@@ -46,6 +49,18 @@ def execute_run(run_id: str) -> str:
     except Exception:
         # The typed error is stored with the run; the task itself did its job.
         return Run.Status.FAILED
+
+
+def _housekeeping() -> None:
+    """Recovery of runs whose worker died, and pruning, in passing. A database that
+    refuses them now (locked, restarting) does not cost this task its run: the next task
+    does them."""
+    try:
+        recover_runs_now_and_then()
+        _prune_now_and_then()
+    except DatabaseError:
+        logger.warning("Housekeeping skipped: the database refused it.", exc_info=True)
+        connection.close()
 
 
 @contextlib.contextmanager
@@ -83,10 +98,10 @@ def abandon_task(task_id: str) -> None:
         from django_tasks_db.models import DBTaskResult
     except ImportError:  # another tasks backend
         return
-    from django.utils import timezone
+    from django.db.models.functions import Now
 
     DBTaskResult.objects.filter(pk=task_id, status="RUNNING").update(
-        status="FAILED", finished_at=timezone.now()
+        status="FAILED", finished_at=Now()
     )
 
 
@@ -94,7 +109,9 @@ def dead_task_ids(task_ids: list[str], started_before: Any) -> set[str]:
     """Of ``task_ids`` (tasks of runs still queued), those no worker will run: taken by a
     worker before ``started_before`` (it would have started its run by now), finished, or
     gone. A task still waiting in the queue is alive, however long it waits. Other
-    backends track their own tasks: none is known dead."""
+    backends track their own tasks: none is known dead. (The ORM backend writes a task's
+    ``started_at`` from its worker's clock: a worker clock behind by more than a lease
+    makes its tasks look dead early; the run's own claim still decides who runs it.)"""
     try:
         from django_tasks_db.models import DBTaskResult
     except ImportError:  # another tasks backend
@@ -124,13 +141,14 @@ def prune_finished_tasks(retention_days: float | None = None) -> int:
     from datetime import timedelta
 
     from django.conf import settings
-    from django.utils import timezone
+
+    from ._dbtime import now_plus
 
     days = (
         retention_days
         if retention_days is not None
         else float(getattr(settings, "LLM_TASK_RETENTION_DAYS", 14))
     )
-    cutoff = timezone.now() - timedelta(days=days)
+    cutoff = now_plus(-timedelta(days=days))
     deleted, _ = DBTaskResult.objects.finished().filter(finished_at__lte=cutoff).delete()
     return deleted

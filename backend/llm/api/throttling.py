@@ -1,8 +1,14 @@
 """Throttles whose counts every web process shares, so a limit holds across processes
 and machines (DRF's own keep them in the per-process cache: with 2 workers, a limit of
-60/min let 120 through). Fixed windows, counted by one atomic ``UPDATE`` in the database,
-or by ``incr`` in a shared cache when ``THROTTLE_CACHE`` names one (Redis: set
-``THROTTLE_CACHE_URL``)."""
+60/min let 120 through). Fixed windows, counted by one atomic ``UPDATE`` in the database
+(windows in the database's time, so machines whose clocks disagree share them), or by
+``incr`` in a shared cache when ``THROTTLE_CACHE`` names one (Redis: set
+``THROTTLE_CACHE_URL``).
+
+Reads (GET, HEAD, OPTIONS) are counted in the process's own cache unless a shared one is
+named: a read must never wait for a database write lock (on SQLite, one writer holding
+it would turn every page view into a 30 s wait and a 500). What costs money, a run, is
+always counted where every process sees it."""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.cache import caches
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from rest_framework.settings import api_settings
@@ -48,11 +54,19 @@ class SharedUserRateThrottle(BaseThrottle):
         if rate is None:
             return True
         allowed, period = rate
-        now = time.time()
+        alias = getattr(settings, "THROTTLE_CACHE", None)
+        if alias is None and request.method in ("GET", "HEAD", "OPTIONS"):
+            alias = DEFAULT_CACHE_ALIAS
+        now = time.time() if alias else _database_time()
         window = int(now // period)
         user = request.user
         ident = f"user:{user.pk}" if user and user.is_authenticated else self.get_ident(request)
-        count = _count(f"{self.scope}:{ident}", window, period)
+        key = f"{self.scope}:{ident}"
+        count = (
+            _count_in_cache(alias, key, window, period)
+            if alias
+            else _count_in_database(key, window)
+        )
         self._wait = period - now % period
         return count <= allowed
 
@@ -66,21 +80,23 @@ class ExecuteRateThrottle(SharedUserRateThrottle):
     scope = "llm_execute"
 
 
-def _count(key: str, window: int, period: int) -> int:
-    """This request's number within ``key``'s ``window`` (1 for the first): in the cache
-    named by ``settings.THROTTLE_CACHE`` when set (e.g. Redis, whose ``incr`` is atomic),
-    else in the database."""
-    alias = getattr(settings, "THROTTLE_CACHE", None)
-    if alias:
-        cache = caches[alias]
-        name = f"throttle:{key}:{window}"
-        cache.add(name, 0, timeout=period + 1)
-        try:
-            return int(cache.incr(name))
-        except ValueError:  # expired between add and incr: a new window
-            cache.add(name, 1, timeout=period + 1)
-            return 1
-    return _count_in_database(key, window)
+def _database_time() -> float:
+    from backend.llm._dbtime import database_now  # models load after settings
+
+    return database_now().timestamp()
+
+
+def _count_in_cache(alias: str, key: str, window: int, period: int) -> int:
+    """This request's number within ``key``'s ``window`` (1 for the first) in cache
+    ``alias`` (Redis's ``incr`` is atomic across processes)."""
+    cache = caches[alias]
+    name = f"throttle:{key}:{window}"
+    cache.add(name, 0, timeout=period + 1)
+    try:
+        return int(cache.incr(name))
+    except ValueError:  # expired between add and incr: a new window
+        cache.add(name, 1, timeout=period + 1)
+        return 1
 
 
 def _count_in_database(key: str, window: int) -> int:
