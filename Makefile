@@ -58,6 +58,7 @@ bench: setup
 	$(RUN) python bench/api_overhead.py
 	$(RUN) python bench/concurrency.py
 	$(RUN) python bench/queue_throughput.py
+	$(RUN) python bench/memory.py
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis

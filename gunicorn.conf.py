@@ -19,5 +19,10 @@ timeout = int(_run_deadline_s + 30)
 # runs belong in the background (Prefer: respond-async), whose workers hand them back.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
 keepalive = 5
+# A second line of defence against anything in a worker that still grows: it is replaced
+# after this many requests, the workers at different times (jitter). Its requests in
+# flight get graceful_timeout to finish, like a SIGTERM's.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
+max_requests_jitter = max_requests // 10
 raw_env = ["DJANGO_PRODUCTION=1"]
 accesslog = "-"

@@ -23,6 +23,7 @@ DEFAULT_TESTS = [
     "tests/test_background_runs.py",
     "tests/test_run_time.py",
     "tests/test_locked_database.py",
+    "tests/test_shared_limits.py",
     "tests/test_fuzz_api.py",
     "tests/test_multiprocess_api.py",
 ]

@@ -212,7 +212,7 @@ def test_metadata_reports_temperature_and_token_cap_reach_the_model():
     orch, _ = orchestrator(VALID)
     orch.execute(validate(options={"temperature": 0.9, "max_output_tokens": 77}))
     provider = orch.model_manager.provider("test")
-    (settings,) = {key[2] for key in provider._models if key[0] == "chat"}
+    (settings,) = {key[2] for key in provider.models.blocking_keys() if key[0] == "chat"}
     assert settings.temperature == 0.9
     assert settings.max_tokens == 77
 

@@ -233,10 +233,10 @@ def test_a_new_timeout_per_request_builds_no_new_client(server):
     orch = orchestrator(server)
     orch.execute(validate(timeout_ms=5_000))
     provider = orch.model_manager.provider("openai")
-    models, fds = len(provider._models), _open_fds()
+    models, fds = len(provider.models), _open_fds()
     for index in range(100):
         orch.execute(validate(timeout_ms=10_000 + index))
-    assert len(provider._models) == models
+    assert len(provider.models) == models
     assert _open_fds() <= fds + 5
     # The deadline still holds: a slow answer past a short timeout_ms is a 504.
     server.faults = [("slow", 2.0)]

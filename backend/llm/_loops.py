@@ -34,7 +34,11 @@ async def close_with_loop(manager: ModelManager) -> None:
         try:
             yield
         finally:
-            await manager.aclose_loop(loop)
+            closing = asyncio.get_running_loop()
+            # A started generator holds its loop (the loop's finalizer hook): its entry
+            # goes with it, or every loop and its clients would stay alive for ever.
+            _hooks.pop(closing, None)
+            await manager.aclose_loop(closing)
 
     generator = hook()
     await generator.__anext__()  # registers it with the loop (its firstiter hook)

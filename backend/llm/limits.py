@@ -6,6 +6,10 @@ Requests per second come from LangChain's ``InMemoryRateLimiter`` (a token bucke
 cap on calls in flight is a semaphore. Both are polled rather than waited on, so that
 neither blocks an event loop and no wait outlasts the run's deadline: a call that cannot
 get its turn before the deadline raises ``RateLimitError`` with the time to retry.
+
+With ``"shared": true`` the limit holds for every process of the deployment together
+(web and task workers, on any machines): the turns are taken in the database
+(``backend.llm._shared_limits``), in database time.
 """
 
 from __future__ import annotations
@@ -36,7 +40,11 @@ class RateLimit(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     rps: float | None = Field(default=None, gt=0, description="Requests per second.")
-    concurrency: int | None = Field(default=None, ge=1, description="Calls in flight.")
+    concurrency: int | None = Field(default=None, ge=1, le=1000, description="Calls in flight.")
+    shared: bool = Field(
+        default=False,
+        description="Hold the limit across every process sharing the database, not per process.",
+    )
 
 
 class ProviderLimits:
@@ -65,48 +73,58 @@ class ProviderLimits:
             "give the run a longer timeout_ms.",
         )
 
-    def _try_take(self) -> bool:
+    #: Seconds between two tries for a turn.
+    poll_s = _POLL_S
+
+    def _try_take(self, deadline: float | None) -> object | None:
+        """A ticket for one call (given back to ``_release``), or None: not now."""
         if self._slots is not None and not self._slots.acquire(blocking=False):
-            return False
+            return None
         if self._bucket is not None and not self._bucket.acquire(blocking=False):
             if self._slots is not None:
                 self._slots.release()
-            return False
+            return None
         return True
 
-    def _release(self) -> None:
+    def _release(self, ticket: object) -> None:
         if self._slots is not None:
             self._slots.release()
+
+    async def _atry_take(self, deadline: float | None) -> object | None:
+        return self._try_take(deadline)
+
+    async def _arelease(self, ticket: object) -> None:
+        self._release(ticket)
 
     def _hopeless(self, deadline: float | None) -> bool:
         """Whether the next turn cannot come before the deadline (give up with a 429
         rather than let the run time out while queueing)."""
         if deadline is None:
             return False
-        step = max(2 * _POLL_S, 1 / self.limit.rps if self.limit.rps else 0.0)
+        step = max(2 * self.poll_s, 1 / self.limit.rps if self.limit.rps else 0.0)
         return time.monotonic() + step >= deadline
 
     @contextmanager
     def slot(self, deadline: float | None) -> Iterator[None]:
-        while not self._try_take():
+        while (ticket := self._try_take(deadline)) is None:
             if self._hopeless(deadline):
                 raise self._exhausted("slot")
-            time.sleep(_POLL_S)
+            time.sleep(self.poll_s)
         try:
             yield
         finally:
-            self._release()
+            self._release(ticket)
 
     @asynccontextmanager
     async def aslot(self, deadline: float | None) -> AsyncIterator[None]:
-        while not self._try_take():
+        while (ticket := await self._atry_take(deadline)) is None:
             if self._hopeless(deadline):
                 raise self._exhausted("slot")
-            await asyncio.sleep(_POLL_S)
+            await asyncio.sleep(self.poll_s)
         try:
             yield
         finally:
-            self._release()
+            await self._arelease(ticket)
 
 
 def slot(limits: ProviderLimits | None, deadline: float | None) -> AbstractContextManager[None]:
@@ -131,5 +149,10 @@ def limits_for(provider: str, limit: RateLimit | None) -> ProviderLimits | None:
     with _shared_lock:
         key = (provider, limit)
         if key not in _shared:
-            _shared[key] = ProviderLimits(provider, limit)
+            if limit.shared:
+                from ._shared_limits import SharedProviderLimits
+
+                _shared[key] = SharedProviderLimits(provider, limit)
+            else:
+                _shared[key] = ProviderLimits(provider, limit)
         return _shared[key]

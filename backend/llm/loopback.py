@@ -66,6 +66,7 @@ class _Handler(JSONHandler):
         server = self.server
         with server.lock:
             server.requests.append(request)
+            server.arrivals.append(time.monotonic())
             fault = server.faults.pop(0) if server.faults else None
             server.in_flight += 1
             server.peak_in_flight = max(server.peak_in_flight, server.in_flight)
@@ -134,6 +135,8 @@ class LoopbackServer(ThreadingHTTPServer):
         self.upstream = upstream
         self.lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
+        #: When each request arrived (``time.monotonic()``).
+        self.arrivals: list[float] = []
         self.faults: list[Fault] = []
         #: Seconds each answer takes; above ``max_in_flight`` requests at once (0: no
         #: cap), the server answers 429.

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 
-__all__ = ["Run", "ThrottleCount"]
+__all__ = ["ProviderCallSlot", "ProviderRate", "Run", "ThrottleCount"]
 
 
 class Run(models.Model):
@@ -107,3 +107,32 @@ class ThrottleCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}@{self.window}: {self.count}"
+
+
+class ProviderRate(models.Model):
+    """When a provider may next be called, for a rate limit every process shares
+    (``"shared": true`` in ``LLM_ORCHESTRATOR_RATE_LIMITS``; ``backend.llm._shared_limits``)."""
+
+    provider = models.CharField(max_length=64, unique=True)
+    next_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.provider}: next call at {self.next_at}"
+
+
+class ProviderCallSlot(models.Model):
+    """One of a provider's shared slots for calls in flight: held by one call until it
+    ends, or until ``expires_at`` if its process died."""
+
+    provider = models.CharField(max_length=64)
+    number = models.PositiveSmallIntegerField()
+    holder = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = (
+            models.UniqueConstraint(fields=("provider", "number"), name="unique_provider_slot"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.provider}#{self.number}: {self.holder or 'free'}"

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
-import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
@@ -16,6 +14,7 @@ from .. import exceptions as errors
 from .._env import EnvSettings
 from .._schema import model_schema
 from ..types import ProviderType
+from ._clients import ModelCache
 from ._errors import ErrorClass, ErrorMap, translate
 from .structured import StructuredModel
 
@@ -36,18 +35,14 @@ class ProviderSettings(EnvSettings):
 
 
 class ModelSettings(BaseModel):
-    """Per-call generation settings; part of the chat-model cache key."""
+    """Per-call generation settings; part of the chat-model cache key (a bounded cache:
+    ``providers._clients``)."""
 
     model_config = ConfigDict(frozen=True)
 
     max_tokens: int = 1024
     temperature: float = 0.2
     timeout_s: float = 120.0
-
-
-def _close_all(clients: list[Any]) -> None:
-    while clients:
-        clients.pop().close()
 
 
 class BaseProvider(ABC):
@@ -69,23 +64,9 @@ class BaseProvider(ABC):
         if not isinstance(settings, ProviderSettings):
             settings = self.settings_class.load(settings)
         self.settings = settings
-        self._models: dict[tuple[Any, ...], Any] = {}
-        # Async HTTP clients belong to the event loop that opened their connections, so
-        # models used inside a loop are cached per loop (and dropped with it).
-        self._loop_models: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[tuple[Any, ...], Any]
-        ] = weakref.WeakKeyDictionary()
-        self._lock = threading.RLock()
-        # The event loop a model is being built for (None: sync use), and the async HTTP
-        # clients opened per loop: connections belong to the loop that opened them.
-        self._building_for: asyncio.AbstractEventLoop | None = None
-        self._loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[Any]] = (
-            weakref.WeakKeyDictionary()
-        )
-        # Blocking HTTP clients (or transports) of our own, closed with the provider: a
-        # pool dropped unclosed leaves its sockets to the garbage collector.
-        self._sync_clients: list[Any] = []
-        weakref.finalize(self, _close_all, self._sync_clients)
+        # Built models and the clients they opened, per event loop (async clients belong
+        # to the loop that opened their connections) and for blocking use; bounded.
+        self.models = ModelCache()
 
     # -- credentials -------------------------------------------------------------
     @property
@@ -134,48 +115,33 @@ class BaseProvider(ABC):
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> T:
         if loop is None:
-            with contextlib.suppress(RuntimeError):  # no running loop: the sync cache
+            with contextlib.suppress(RuntimeError):  # no running loop: the blocking cache
                 loop = asyncio.get_running_loop()
-        cache = self._models if loop is None else self._loop_models.setdefault(loop, {})
-        with self._lock:
-            if key not in cache:
-                self._building_for = loop
-                try:
-                    cache[key] = build()
-                finally:
-                    self._building_for = None
-            return cast("T", cache[key])
+        return self.models.get(key, build, loop)
 
     def sync_client(self, client: T) -> T:
         """For ``_create_chat_model``: ``client`` (anything with ``close()``) is closed
-        when this provider is."""
-        self._sync_clients.append(client)
-        return client
+        once the model is no longer used, or when this provider is."""
+        return self.models.opened(client)
 
     def close(self) -> None:
         """Close the blocking clients this provider opened (async ones close with their
         event loop)."""
-        _close_all(self._sync_clients)
+        self.models.close()
 
     def loop_client(self, factory: Callable[[], T]) -> T | None:
         """For ``_create_chat_model``: an async HTTP client of the event loop the model is
         being built for (None when it is built for sync use), closed with that loop
-        (``aclose_loop``). SDKs that share one client across loops reuse connections a
-        closed loop opened ("Event loop is closed" on every second ``asyncio.run``)."""
-        loop = self._building_for
-        if loop is None:
+        (``aclose_loop``) or once the model is no longer used. SDKs that share one client
+        across loops reuse connections a closed loop opened ("Event loop is closed" on
+        every second ``asyncio.run``)."""
+        if self.models.building_for is None:
             return None
-        client = factory()
-        self._loop_clients.setdefault(loop, []).append(client)
-        return client
+        return self.models.opened(factory())
 
     async def aclose_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Close the clients opened for ``loop`` and forget its models."""
-        with self._lock:
-            clients = self._loop_clients.pop(loop, [])
-            self._loop_models.pop(loop, None)
-        for client in clients:
-            await client.aclose()
+        await self.models.aclose_loop(loop)
 
     def chat_model(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -52,6 +52,16 @@ def _rejected_key(exc: BaseException) -> ErrorClass | None:
     return errors.AuthenticationError if "API_KEY_INVALID" in str(exc) else None
 
 
+class _AsyncTransports:
+    """The async side of a google-genai client, closed in the loop that used it."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    async def aclose(self) -> None:
+        await self.client.aio.aclose()
+
+
 @register_provider
 class GeminiProvider(BaseProvider):
     provider_name = "gemini"
@@ -73,7 +83,7 @@ class GeminiProvider(BaseProvider):
     def _create_chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
         from langchain_google_genai import ChatGoogleGenerativeAI
 
-        return ChatGoogleGenerativeAI(
+        model = ChatGoogleGenerativeAI(
             model=model_name,
             base_url=cast("GeminiSettings", self.settings).base_url,
             google_api_key=SecretStr(self.api_key or ""),
@@ -82,3 +92,7 @@ class GeminiProvider(BaseProvider):
             timeout=settings.timeout_s,
             max_retries=0,  # retries are ours (backend/llm/retry.py), visible in metadata
         )
+        # The SDK opens its own async transports; LangChain closes them only if the model
+        # is collected while their loop still runs. Built for a loop: closed with it.
+        self.loop_client(lambda: _AsyncTransports(model.client))
+        return model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar
 
@@ -14,6 +15,8 @@ from .base import BaseProvider, ModelSettings, ProviderSettings
 from .registry import register_provider
 
 if TYPE_CHECKING:
+    import ssl
+
     from langchain_core.language_models import BaseChatModel
 
 __all__ = ["OpenAIProvider", "OpenAISettings"]
@@ -64,6 +67,16 @@ def openai_error_map() -> ErrorMap:
     }
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context for every client of the process: each event loop gets its own
+    client, and a context per client costs ~30 ms (the CA bundle is parsed again) and
+    memory the allocator does not give back. Contexts are safe to share."""
+    import httpx2  # the openai SDK's HTTP client
+
+    return httpx2.create_ssl_context()
+
+
 @register_provider
 class OpenAIProvider(BaseProvider):
     provider_name = "openai"
@@ -105,7 +118,9 @@ class OpenAIProvider(BaseProvider):
 
         base_url, api_key = self.endpoint()
         async_client = self.loop_client(
-            lambda: openai.DefaultAsyncHttpxClient(timeout=settings.timeout_s)
+            lambda: openai.DefaultAsyncHttpxClient(
+                timeout=settings.timeout_s, verify=_ssl_context()
+            )
         )
         return ChatOpenAI(
             http_async_client=async_client,
