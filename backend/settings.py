@@ -106,7 +106,19 @@ DATABASES = {
         conn_max_age=60,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and PRODUCTION:
+    # A pool per process (psycopg-pool) instead of a connection per thread kept for a
+    # minute: a web thread, a run's lease renewer and a task worker borrow a connection
+    # only while they use it. Size: every process's max together must stay under the
+    # server's max_connections (README, "Many machines, one PostgreSQL"). Not for the
+    # test runner, which switches databases under its connections.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps them instead
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": int(env("DATABASE_POOL_MIN") or 1),
+        "max_size": int(env("DATABASE_POOL_MAX") or 10),
+        "timeout": float(env("DATABASE_POOL_TIMEOUT_S") or 30),
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the writer; IMMEDIATE takes the write lock at BEGIN, so
     # two requests racing on one idempotency key queue instead of failing to upgrade.
     DATABASES["default"]["OPTIONS"] = {
