@@ -139,7 +139,10 @@ def retrying_for(context: RunContext, model_id: str | None = None) -> Retrying:
     """The tries of one node: ``model_id`` (else the run's model), then its fallbacks,
     under the run's retry policy and absolute deadline."""
     return Retrying(
-        context.retry_policy, context.run_deadline(), chain=context.model_chain(model_id)
+        context.retry_policy,
+        context.run_deadline(),
+        chain=context.model_chain(model_id),
+        interrupt=context.interrupt,
     )
 
 
@@ -163,9 +166,10 @@ def run_node(
                 call.settings,
                 retries=call.retries,
                 deadline=retrying.deadline,
+                interrupt=retrying.interrupt,
             )
         except errors.LLMOrchestratorError as error:
-            time.sleep(_next_step(retrying, error))
+            retrying.sleep(_next_step(retrying, error))
             continue
         return result.value, call.metrics(result, started, retrying)
 
@@ -196,9 +200,10 @@ async def arun_node(
                 retries=call.retries,
                 deadline=retrying.deadline,
                 structured=structured,
+                interrupt=retrying.interrupt,
             )
         except errors.LLMOrchestratorError as error:
-            await asyncio.sleep(_next_step(retrying, error))
+            await retrying.asleep(_next_step(retrying, error))
             continue
         return result.value, call.metrics(result, started, retrying)
 

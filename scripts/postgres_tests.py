@@ -24,6 +24,7 @@ DEFAULT_TESTS = [
     "tests/test_run_time.py",
     "tests/test_locked_database.py",
     "tests/test_shared_limits.py",
+    "tests/test_run_interruptions.py",
     "tests/test_fuzz_api.py",
     "tests/test_multiprocess_api.py",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -47,18 +47,22 @@ class _Conversation(Generic[T]):
         retries: int,
         deadline: float | None,
         structured: StructuredModel | None,
+        interrupt: Callable[[], None] | None = None,
     ) -> None:
         self.model = model
         self.messages = list(messages)
         self.schema = schema
         self.max_attempts = retries + 1
         self.deadline = deadline
+        self.interrupt = interrupt
         self.usage = TokenUsage()
         self.attempts = 0
         self.last_errors: list[dict[str, Any]] = []
         self.structured = structured or structured_model(model, schema, settings)
 
     def next_attempt(self) -> bool:
+        if self.interrupt is not None:
+            self.interrupt()
         if self.attempts >= self.max_attempts:
             return False
         if self.deadline is not None and time.monotonic() >= self.deadline:
@@ -161,12 +165,13 @@ def invoke_structured(
     *,
     retries: int = 1,
     deadline: float | None = None,
+    interrupt: Callable[[], None] | None = None,
 ) -> StructuredResult[T]:
-    call = _Conversation(model, messages, schema, settings, retries, deadline, None)
+    call = _Conversation(model, messages, schema, settings, retries, deadline, None, interrupt)
     while call.next_attempt():
         try:
             with (
-                slot(model.limits, deadline),
+                slot(model.limits, deadline, interrupt),
                 model.provider.bounded_call(call.remaining_s()) as options,
             ):
                 output = call.structured.runnable.invoke(call.messages, **options)
@@ -188,11 +193,14 @@ async def ainvoke_structured(
     retries: int = 1,
     deadline: float | None = None,
     structured: StructuredModel | None = None,
+    interrupt: Callable[[], None] | None = None,
 ) -> StructuredResult[T]:
-    call = _Conversation(model, messages, schema, settings, retries, deadline, structured)
+    call = _Conversation(
+        model, messages, schema, settings, retries, deadline, structured, interrupt
+    )
     while call.next_attempt():
         try:
-            async with aslot(model.limits, deadline):
+            async with aslot(model.limits, deadline, interrupt):
                 output = await call.structured.runnable.ainvoke(call.messages)
         except Exception as exc:
             if (error := call.failed(exc)) is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Annotated
@@ -60,6 +61,12 @@ class RunContext:
     ] = None
     #: The run's absolute deadline (``time.monotonic()``); set by the orchestrator.
     deadline: SkipJsonSchema[float | None] = field(default=None, repr=False, compare=False)
+    #: Called at every safe point of the run (before each try of a model, during waits
+    #: for a retry or a provider's turn); raises to stop the run there (it was cancelled,
+    #: or its process is stopping). Set by whoever runs it (``backend.llm.runs``).
+    interrupt: SkipJsonSchema[Callable[[], None] | None] = field(
+        default=None, repr=False, compare=False
+    )
     # The orchestrator's collaborators, hidden from Studio; a run started from Studio
     # (where nobody sets them) uses the process-wide ones.
     models: SkipJsonSchema[ModelManager | None] = field(default=None, repr=False, compare=False)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import (
     AbstractAsyncContextManager,
     AbstractContextManager,
@@ -105,10 +105,14 @@ class ProviderLimits:
         return time.monotonic() + step >= deadline
 
     @contextmanager
-    def slot(self, deadline: float | None) -> Iterator[None]:
+    def slot(
+        self, deadline: float | None, interrupt: Callable[[], None] | None = None
+    ) -> Iterator[None]:
         while (ticket := self._try_take(deadline)) is None:
             if self._hopeless(deadline):
                 raise self._exhausted("slot")
+            if interrupt is not None:
+                interrupt()
             time.sleep(self.poll_s)
         try:
             yield
@@ -116,10 +120,14 @@ class ProviderLimits:
             self._release(ticket)
 
     @asynccontextmanager
-    async def aslot(self, deadline: float | None) -> AsyncIterator[None]:
+    async def aslot(
+        self, deadline: float | None, interrupt: Callable[[], None] | None = None
+    ) -> AsyncIterator[None]:
         while (ticket := await self._atry_take(deadline)) is None:
             if self._hopeless(deadline):
                 raise self._exhausted("slot")
+            if interrupt is not None:
+                interrupt()
             await asyncio.sleep(self.poll_s)
         try:
             yield
@@ -127,15 +135,22 @@ class ProviderLimits:
             await self._arelease(ticket)
 
 
-def slot(limits: ProviderLimits | None, deadline: float | None) -> AbstractContextManager[None]:
-    """The turn of one call under ``limits`` (none to wait for without limits)."""
-    return nullcontext() if limits is None else limits.slot(deadline)
+def slot(
+    limits: ProviderLimits | None,
+    deadline: float | None,
+    interrupt: Callable[[], None] | None = None,
+) -> AbstractContextManager[None]:
+    """The turn of one call under ``limits`` (none to wait for without limits);
+    ``interrupt`` is called while waiting for it."""
+    return nullcontext() if limits is None else limits.slot(deadline, interrupt)
 
 
 def aslot(
-    limits: ProviderLimits | None, deadline: float | None
+    limits: ProviderLimits | None,
+    deadline: float | None,
+    interrupt: Callable[[], None] | None = None,
 ) -> AbstractAsyncContextManager[None]:
-    return nullcontext() if limits is None else limits.aslot(deadline)
+    return nullcontext() if limits is None else limits.aslot(deadline, interrupt)
 
 
 _shared: dict[tuple[str, RateLimit], ProviderLimits] = {}

@@ -104,13 +104,15 @@ class LLMOrchestrator:
         *,
         run_id: str | None = None,
         on_node: NodeListener | None = None,
+        interrupt: Callable[[], None] | None = None,
     ) -> LLMResponse:
         """Run ``request``; ``run_id`` lets a caller that records runs choose the id;
         ``on_node`` is called with each node's metrics as it finishes (an exception it
-        raises ends the run)."""
+        raises ends the run); ``interrupt`` at every safe point of the run (before each
+        model try, during waits: ``RunContext.interrupt``)."""
         run_id, started = run_id or str(uuid.uuid4()), time.perf_counter()
         try:
-            run = self._start(request, run_id, started)
+            run = self._start(request, run_id, started, interrupt)
             graph = self.graphs(run.mode, run.plan)
             if on_node is None:
                 output = graph.invoke(run.graph_input, context=run.context)
@@ -159,7 +161,13 @@ class LLMOrchestrator:
                     on_node(node)
         return output
 
-    def _start(self, request: LLMRequest | Mapping[str, Any], run_id: str, started: float) -> _Run:
+    def _start(
+        self,
+        request: LLMRequest | Mapping[str, Any],
+        run_id: str,
+        started: float,
+        interrupt: Callable[[], None] | None = None,
+    ) -> _Run:
         if self.handlers is registry:
             ensure_apps()  # a plain script gets the Django apps: operations and plans
         if not isinstance(request, LLMRequest):
@@ -193,6 +201,7 @@ class LLMOrchestrator:
             max_attempts=options.max_attempts,
             fallback_models=options.fallback_models,
             deadline=time.monotonic() + timeout_ms / 1000,
+            interrupt=interrupt,
             models=self.model_manager,
             handlers=self.handlers,
         )

@@ -10,13 +10,14 @@ node's metrics: the attempt, its error code and the wait.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import email.utils
 import math
 import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,10 @@ from . import exceptions as errors
 from .plans import is_transient
 
 __all__ = ["MAX_RETRY_AFTER_S", "RetryPolicy", "Retrying", "retry_after_s"]
+
+
+#: How often a wait looks for an interruption.
+_CHECK_EVERY_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,9 @@ class Retrying:
     log: list[dict[str, Any]] = field(default_factory=list)
     #: Each model given up on: its id and typed error.
     fallbacks: list[dict[str, Any]] = field(default_factory=list)
+    #: The run's safe-point check (``RunContext.interrupt``): before every try, and
+    #: during every wait.
+    interrupt: Callable[[], None] | None = None
     _model_tries: int = 0
     _index: int = 0
 
@@ -61,8 +69,26 @@ class Retrying:
         return self.chain[self._index]
 
     def next_try(self) -> None:
+        self.check()
         self.tries += 1
         self._model_tries += 1
+
+    def check(self) -> None:
+        if self.interrupt is not None:
+            self.interrupt()
+
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` (a backoff), stopping early at an interruption."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self.check()
+            time.sleep(min(left, _CHECK_EVERY_S))
+
+    async def asleep(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self.check()
+            await asyncio.sleep(min(left, _CHECK_EVERY_S))
 
     def fall_back(self, error: errors.LLMOrchestratorError, model_id: str) -> bool:
         """Move on to the next model of the chain, if there is one and ``error`` allows

@@ -49,14 +49,19 @@ __all__ = [
 ]
 
 
-class RunCancelledError(Exception):
-    """Raised inside a run whose lease was lost (cancelled, or taken over)."""
+class RunInterrupted(BaseException):
+    """Raised at a safe point of a run that must stop there. A BaseException, like
+    KeyboardInterrupt, so that no ``except Exception`` on the way (an agent that keeps
+    its siblings' work when it fails) turns it into a failure."""
 
 
-class ProcessStoppingError(BaseException):
-    """Raised inside a run whose process was asked to stop (SIGTERM to a worker): the run
-    goes back to the queue for another worker. A BaseException, like KeyboardInterrupt,
-    so that no ``except Exception`` on the way swallows it."""
+class RunCancelledError(RunInterrupted):
+    """The run's lease was lost (cancelled, or taken over): stop, write nothing."""
+
+
+class ProcessStoppingError(RunInterrupted):
+    """The run's process was asked to stop (SIGTERM to a worker): the run goes back to
+    the queue for another worker."""
 
 
 def request_hash(request: LLMRequest) -> str:
@@ -139,9 +144,10 @@ class RunService:
         }
 
     # -- running ---------------------------------------------------------------------
-    def run(self, run: Run) -> Run:
+    def run(self, run: Run, *, stop: threading.Event | None = None) -> Run:
         """Take ``run``'s lease and run it in this process; the stored run afterwards.
-        Raises the run's typed error if it failed here."""
+        Raises the run's typed error if it failed here. ``stop``: set when the process
+        must stop (a signal): the run is handed back at its next safe point."""
         owner = worker_identity()
         lease: Lease | None = None
         outcome: errors.LLMOrchestratorError | None = None
@@ -154,17 +160,22 @@ class RunService:
                 self.stored_request(run, time_left_s=lease.time_left_s),
                 run_id=str(run.run_id),
                 on_node=lambda node: self._progress(held, node),
+                interrupt=lambda: self._interrupt(held, stop),
             )
         except ProcessStoppingError:
             # Wherever it struck (the claim included), the run goes back to the queue;
             # the task that was running it enqueues it again.
             (lease or Lease(run.pk, owner)).hand_back()
             raise
+        except RunCancelledError:
+            if lease is not None:
+                lease.release()  # cancelled or taken over: the outcome is not ours
+            return Run.objects.get(pk=run.pk)
         except Exception as exc:
             if lease is None:
                 raise
             outcome = _typed(exc)
-            if isinstance(exc.__cause__, RunCancelledError) or lease.lost.is_set():
+            if lease.lost.is_set():
                 lease.release()  # cancelled or taken over: the outcome is not ours
             else:
                 lease.finish(status=Run.Status.FAILED, error=outcome.to_dict())
@@ -196,6 +207,15 @@ class RunService:
         if lease.lost.is_set():
             raise RunCancelledError(str(lease.run_id))
         lease.record_progress(node)
+
+    @staticmethod
+    def _interrupt(lease: Lease, stop: threading.Event | None) -> None:
+        """A safe point: stop here if the run was cancelled (or taken over), or if its
+        process is stopping (then it is handed back, never cancelled)."""
+        if lease.lost.is_set():
+            raise RunCancelledError(str(lease.run_id))
+        if stop is not None and stop.is_set():
+            raise ProcessStoppingError("the process is stopping")
 
     @staticmethod
     def stored_request(run: Run, time_left_s: float | None = None) -> LLMRequest:

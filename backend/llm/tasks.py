@@ -12,7 +12,7 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
@@ -38,8 +38,8 @@ def execute_run(run_id: str) -> str:
     if run is None:
         return "missing"
     try:
-        with _stop_on_signal():
-            return get_run_service().run(run).status
+        with _stop_on_signal() as stopping:
+            return get_run_service().run(run, stop=stopping).status
     except ProcessStoppingError:
         # Handed back (or never started): queued again for another worker. A second task
         # for a run already taken is harmless: claiming it fails.
@@ -63,28 +63,64 @@ def _housekeeping() -> None:
         connection.close()
 
 
-@contextlib.contextmanager
-def _stop_on_signal() -> Iterator[None]:
-    """SIGTERM or SIGINT while a run is in progress: the worker's own handler runs (it
-    stops taking tasks), and the run is interrupted to be handed back at once instead of
-    holding the shutdown for up to its whole deadline."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signals reach only the main thread: nothing to hook
-        return
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+class _Stopping:
+    """What a worker's SIGTERM or SIGINT does while it runs a run.
 
-    def stop(signum: int, frame: FrameType | None) -> Any:
-        handler = previous[signal.Signals(signum)]
+    The first signal tells the worker to take no more tasks (its own handler) and stops
+    the run to hand it back: at once, unless the main thread is inside a database call
+    (a signal there could leave the connection unusable for the hand-back): then right
+    after that call. Threads of the run (agents in parallel) stop at their next safe point
+    (``event``). Later signals only repeat that: a second Ctrl-C must not turn a user's
+    run into a cancelled one (the worker's own handler would exit at once).
+    """
+
+    def __init__(self, previous: dict[signal.Signals, Any]) -> None:
+        self.previous = previous
+        self.event = threading.Event()
+        self.in_database = 0
+        self.deferred = False
+
+    def handle(self, signum: int, frame: FrameType | None) -> Any:
+        if self.event.is_set():
+            return
+        self.event.set()
+        handler = self.previous[signal.Signals(signum)]
         if callable(handler):
             handler(signum, frame)
+        if self.in_database:
+            self.deferred = True
+            return
         raise ProcessStoppingError(signal.strsignal(signum))
 
-    for sig in previous:
-        signal.signal(sig, stop)
+    def around_queries(
+        self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+    ) -> Any:
+        self.in_database += 1
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.in_database -= 1
+            if self.deferred and not self.in_database:
+                self.deferred = False
+                raise ProcessStoppingError("stopping after a database call")
+
+
+@contextlib.contextmanager
+def _stop_on_signal() -> Iterator[threading.Event | None]:
+    """SIGTERM or SIGINT while a run is in progress (``_Stopping``): the run is handed
+    back instead of holding the shutdown for up to its whole deadline. Yields the event
+    set once the process is stopping."""
+    if threading.current_thread() is not threading.main_thread():
+        yield None  # signals reach only the main thread: nothing to hook
+        return
+    stopping = _Stopping({sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)})
+    for sig in stopping.previous:
+        signal.signal(sig, stopping.handle)
     try:
-        yield
+        with connection.execute_wrapper(stopping.around_queries):
+            yield stopping.event
     finally:
-        for sig, handler in previous.items():
+        for sig, handler in stopping.previous.items():
             signal.signal(sig, handler)
 
 

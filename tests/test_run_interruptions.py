@@ -1,0 +1,138 @@
+"""Runs stop at safe points: a worker's signals hand a run back (never cancel it, however
+many arrive), a signal that lands inside a database call waits for the call to end, and a
+cancelled run stops its retries at once instead of at the end of its node."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import override_settings
+
+from backend.llm import LLMOrchestrator
+from backend.llm import exceptions as errors
+from backend.llm.models import Run
+from backend.llm.runs import ProcessStoppingError, RunService, get_run_service
+from backend.llm.tasks import _Stopping
+from backend.llm.testing import CallInfo, FunctionModel, manager_for
+from backend.llm.types import LLMRequest
+from tests import api_support
+
+AGENTIC = {
+    "feature": "pillars",
+    "operation": "evaluate",
+    "mode": "agentic",
+    "data": {"pillars": [{"name": "Core", "description": "Puzzles"}] * 2},
+}
+
+
+@pytest.fixture(autouse=True)
+def fake_model() -> Iterator[None]:
+    api_support.OVERRIDE.clear()
+    with override_settings(LLM_ORCHESTRATOR_FACTORY="tests.api_support.fake_orchestrator"):
+        get_run_service.cache_clear()
+        yield
+        get_run_service.cache_clear()
+    api_support.OVERRIDE.clear()
+
+
+def test_a_signal_inside_a_database_call_stops_the_run_right_after_it():
+    stopping = _Stopping({signal.SIGTERM: signal.SIG_DFL})
+
+    def query(*args: Any) -> str:
+        assert stopping.handle(signal.SIGTERM, None) is None  # deferred, not raised here
+        return "rows"
+
+    with pytest.raises(ProcessStoppingError):
+        stopping.around_queries(query, "SELECT 1", None, False, {})
+    assert stopping.event.is_set()
+    assert stopping.around_queries(lambda *args: "more", "SELECT 1", None, False, {}) == "more"
+
+
+def test_only_the_first_signal_reaches_the_workers_own_handler():
+    """The worker's handler exits the process on its second call (sys.exit(1)), which
+    would record the user's run as cancelled."""
+    calls: list[int] = []
+    stopping = _Stopping({signal.SIGTERM: lambda signum, frame: calls.append(signum)})
+    with pytest.raises(ProcessStoppingError):
+        stopping.handle(signal.SIGTERM, None)
+    stopping.handle(signal.SIGTERM, None)
+    stopping.handle(signal.SIGTERM, None)
+    assert calls == [signal.SIGTERM]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancel_stops_a_runs_retries_at_once(settings):
+    """The model answers every call with a rate limit (retry after 1 s) and the run may
+    try 10 times: cancelled after its first call, it makes no more."""
+    settings.LLM_RUN_LEASE_SECONDS = 0.6  # a lost lease is noticed within 0.2 s
+    calls: list[float] = []
+
+    def busy(call: CallInfo) -> Any:
+        calls.append(time.monotonic())
+        raise errors.RateLimitError("Busy.", retry_after_s=1.0)
+
+    service = RunService(LLMOrchestrator(model_manager=manager_for(FunctionModel(function=busy))))
+    request = LLMRequest(
+        feature="pillars",
+        operation="validate",
+        data={"name": "Core", "description": "Puzzles"},
+        options={"max_attempts": 10},
+        timeout_ms=120_000,
+    )
+    run, _ = service.submit(get_user_model().objects.create_user("canceller"), request)
+    outcome: dict[str, Any] = {}
+
+    def execute() -> None:
+        from django.db import connection
+
+        try:
+            outcome["run"] = service.run(run)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=execute)
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    RunService.cancel(run)
+    cancelled_at = time.monotonic()
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+    assert outcome["run"].status == Run.Status.CANCELLED
+    assert len(calls) <= 2  # one more may start before the lease renewal notices
+    assert all(at <= cancelled_at + 0.5 for at in calls)
+
+
+@pytest.mark.processes
+@pytest.mark.django_db(transaction=True)
+def test_two_sigterms_during_an_agentic_run_hand_it_back_never_cancel_it():
+    from tests.test_api import client_for, make_user
+    from tests.test_background_runs import start_worker, status_of, stop, submit, wait_for
+
+    client = client_for(make_user("twice"))
+    run_id = submit(client, AGENTIC).json()["run_id"]
+    worker = start_worker(delay_s=5.0)  # each agent's call takes 5 s
+    try:
+        wait_for(lambda: status_of(run_id) == Run.Status.RUNNING)
+        time.sleep(1)  # the agents' calls are in flight, in their threads
+        worker.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=60)
+    finally:
+        output = stop(worker)
+    run = Run.objects.get(pk=run_id)
+    assert (run.status, run.attempts, run.error) == (Run.Status.QUEUED, 0, None), output
+    second = start_worker("--batch")
+    try:
+        assert second.wait(timeout=120) == 0
+    finally:
+        stop(second)
+    assert status_of(run_id) == Run.Status.SUCCEEDED
