@@ -15,7 +15,7 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 # A request may run a model for the whole deadline; a worker is only killed past it.
 timeout = int(_run_deadline_s + 30)
 # SIGTERM ends the process within seconds (SIGINT at once): a run still in its request
-# then is failed from its lapsed lease (backend/llm/runs.py), never left "running". Long
+# then is failed from its lapsed lease (backend/llm/runs/), never left "running". Long
 # runs belong in the background (Prefer: respond-async), whose workers hand them back.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
 keepalive = 5

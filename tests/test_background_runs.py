@@ -269,8 +269,8 @@ def test_a_lapsed_run_is_taken_over_only_while_it_has_attempts_left(background, 
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from backend.llm._leases import Lease
     from backend.llm.models import Run
+    from backend.llm.runs._leases import Lease
 
     owner = get_user_model().objects.create_user(f"lapsed-{background}-{attempts}")
     run = Run.objects.create(
@@ -305,8 +305,9 @@ def test_recovery_that_dies_before_its_enqueue_leaves_a_run_the_next_sweep_enque
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from backend.llm import runs as run_module
     from backend.llm.models import Run
+    from backend.llm.runs import queue as run_queue
+    from backend.llm.runs import recover_runs
 
     past = timezone.now() - timedelta(minutes=10)
     run = Run.objects.create(
@@ -325,15 +326,15 @@ def test_recovery_that_dies_before_its_enqueue_leaves_a_run_the_next_sweep_enque
     def die(_run: Run) -> None:
         raise SystemExit("killed between the requeue and the enqueue")
 
-    monkeypatch.setattr(run_module, "enqueue", die)
+    monkeypatch.setattr(run_queue, "enqueue", die)
     with pytest.raises(SystemExit):
-        run_module.recover_runs()
+        recover_runs()
     run.refresh_from_db()
     assert (run.status, run.task_id) == (Run.Status.QUEUED, "")
 
     enqueued: list[str] = []
-    monkeypatch.setattr(run_module, "enqueue", lambda r: enqueued.append(str(r.pk)))
-    assert run_module.recover_runs() == 1
+    monkeypatch.setattr(run_queue, "enqueue", lambda r: enqueued.append(str(r.pk)))
+    assert recover_runs() == 1
     assert enqueued == [str(run.pk)]
 
 
@@ -343,8 +344,8 @@ def test_a_handed_back_run_has_no_task_until_it_is_enqueued_again():
     run is then a queued run without a task, which the orphan sweep takes."""
     from django.contrib.auth import get_user_model
 
-    from backend.llm._leases import Lease
     from backend.llm.models import Run
+    from backend.llm.runs._leases import Lease
 
     run = Run.objects.create(
         owner=get_user_model().objects.create_user("handed-back"),
@@ -387,9 +388,10 @@ def test_a_queued_run_whose_worker_died_before_starting_it_is_enqueued_again(mon
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
-    from backend.llm import runs as run_module
     from backend.llm.models import Run
-    from backend.llm.tasks import execute_run
+    from backend.llm.runs import queue as run_queue
+    from backend.llm.runs import recover_runs
+    from backend.llm.runs.worker import execute_run
 
     dead = _queued_run("dead-task", background=True, minutes_old=10)
     waiting = _queued_run("waiting-task", background=True, minutes_old=10)
@@ -402,8 +404,8 @@ def test_a_queued_run_whose_worker_died_before_starting_it_is_enqueued_again(mon
         status="RUNNING", started_at=timezone.now() - timedelta(minutes=9)
     )
     enqueued: list[str] = []
-    monkeypatch.setattr(run_module, "enqueue", lambda r: enqueued.append(str(r.pk)))
-    run_module.recover_runs()
+    monkeypatch.setattr(run_queue, "enqueue", lambda r: enqueued.append(str(r.pk)))
+    recover_runs()
     assert enqueued == [str(dead.pk)]
     assert DBTaskResult.objects.get(pk=dead.task_id).status == "FAILED"
     assert Run.objects.get(pk=waiting.pk).task_id == waiting.task_id
@@ -411,12 +413,12 @@ def test_a_queued_run_whose_worker_died_before_starting_it_is_enqueued_again(mon
 
 @pytest.mark.django_db
 def test_a_synchronous_run_never_started_fails_typed_after_a_lease():
-    from backend.llm import runs as run_module
     from backend.llm.models import Run
+    from backend.llm.runs import recover_runs
 
     stale = _queued_run("sync-stale", background=False, minutes_old=10)
     fresh = _queued_run("sync-fresh", background=False, minutes_old=0)
-    run_module.recover_runs()
+    recover_runs()
     stale.refresh_from_db()
     fresh.refresh_from_db()
     assert stale.status == Run.Status.FAILED
@@ -433,7 +435,8 @@ def test_old_finished_task_rows_are_pruned_and_recent_ones_kept(settings):
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
-    from backend.llm.tasks import execute_run, prune_finished_tasks
+    from backend.llm.runs.queue import prune_finished_tasks
+    from backend.llm.runs.worker import execute_run
 
     settings.LLM_TASK_RETENTION_DAYS = 7
     ages = {"old": 8, "recent": 6}
@@ -472,8 +475,8 @@ class _FlakyRenewals:
 def _claimed(name: str) -> Any:
     from django.contrib.auth import get_user_model
 
-    from backend.llm._leases import Lease
     from backend.llm.models import Run
+    from backend.llm.runs._leases import Lease
 
     run = Run.objects.create(
         owner=get_user_model().objects.create_user(name),

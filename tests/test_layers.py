@@ -60,6 +60,29 @@ def test_no_import_against_the_direction(directory, forbidden):
     assert violations(directory, forbidden) == []
 
 
+#: The run lifecycle's modules -> those of them each may import: one direction, the queue
+#: (the seam a Celery or RQ backend would replace) at the bottom.
+RUNS = {
+    "_leases": set(),
+    "queue": set(),
+    "recovery": {"_leases", "queue"},
+    "service": {"_leases", "queue"},
+    "worker": {"queue", "recovery", "service"},
+}
+
+
+@pytest.mark.parametrize("module", sorted(RUNS))
+def test_the_run_lifecycle_imports_one_way(module):
+    prefix = "backend.llm.runs."
+    path = ROOT / "backend/llm/runs" / f"{module}.py"
+    imported = {
+        name.removeprefix(prefix).split(".")[0]
+        for name in imported_modules(path)
+        if name.startswith(prefix)
+    }
+    assert imported <= RUNS[module], imported - RUNS[module]
+
+
 @pytest.mark.parametrize("directory", ["graphs", "agents", "backend/pillars"])
 def test_providers_are_reached_only_through_the_model_manager(directory):
     assert violations(directory, PROVIDER_MODULES) == []

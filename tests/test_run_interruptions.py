@@ -18,7 +18,7 @@ from backend.llm import LLMOrchestrator
 from backend.llm import exceptions as errors
 from backend.llm.models import Run
 from backend.llm.runs import ProcessStoppingError, RunService, get_run_service
-from backend.llm.tasks import _Stopping
+from backend.llm.runs.worker import _Stopping
 from backend.llm.testing import CallInfo, FunctionModel, manager_for
 from backend.llm.types import LLMRequest
 from tests import api_support

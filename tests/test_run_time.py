@@ -15,9 +15,9 @@ from django.test import override_settings
 
 from backend.llm import exceptions as errors
 from backend.llm._dbtime import database_now, now_plus
-from backend.llm._leases import Lease
 from backend.llm.models import Run
 from backend.llm.runs import get_run_service, recover_runs
+from backend.llm.runs._leases import Lease
 from backend.llm.types import LLMRequest
 from tests import api_support
 from tests.clock import skewed_clock
@@ -85,11 +85,12 @@ def test_a_process_with_a_wrong_clock_takes_over_no_healthy_run(skew_s):
 
 @pytest.mark.parametrize("skew_s", [FIVE_MINUTES, -FIVE_MINUTES])
 def test_a_process_with_a_wrong_clock_still_recovers_a_lapsed_run(skew_s, monkeypatch):
-    from backend.llm import runs as run_module
+    from backend.llm.runs import queue as run_queue
+    from backend.llm.runs import recover_runs
 
     lapsed = _running(f"lapsed{skew_s}", lease_s=-5)
     enqueued: list[str] = []
-    monkeypatch.setattr(run_module, "enqueue", lambda run: enqueued.append(str(run.pk)))
+    monkeypatch.setattr(run_queue, "enqueue", lambda run: enqueued.append(str(run.pk)))
     with skewed_clock(skew_s):
         assert recover_runs() == 1
     assert enqueued == [str(lapsed.pk)]
@@ -180,11 +181,12 @@ def test_the_time_left_bounds_the_run_not_its_original_timeout():
 
 
 def test_recovery_fails_a_lapsed_run_past_its_deadline_instead_of_requeueing_it(monkeypatch):
-    from backend.llm import runs as run_module
+    from backend.llm.runs import queue as run_queue
+    from backend.llm.runs import recover_runs
 
     lapsed = _running("lapsed-late", lease_s=-5)
     _with_deadline_in(lapsed, -1)
-    monkeypatch.setattr(run_module, "enqueue", lambda run: pytest.fail("requeued"))
+    monkeypatch.setattr(run_queue, "enqueue", lambda run: pytest.fail("requeued"))
     assert recover_runs() == 1
     stored = Run.objects.get(pk=lapsed.pk)
     assert stored.status == Run.Status.FAILED

@@ -16,7 +16,7 @@ from django.db import OperationalError, connections
 from django_tasks_db.management.commands import db_worker
 from django_tasks_db.utils import is_locked_database_exception
 
-logger = logging.getLogger("backend.llm.tasks")
+logger = logging.getLogger("backend.llm.runs.worker")
 
 #: Seconds between tries while the database stays locked.
 LOCKED_PAUSE_S = 1.0

@@ -1,10 +1,5 @@
-"""The background task that runs a recorded run, on Django's tasks framework.
-
-The ``django-tasks`` backport of ``django.tasks``, with the ORM backend
-(``django_tasks_db``) by default: workers start with ``python manage.py db_worker`` and
-share the database, on any number of machines. Another backend (Celery, RQ, ...) is a
-``TASKS`` setting away; the run service does not change.
-"""
+"""The background task that runs a recorded run (``queue.RUN_TASK``), and what a worker
+does in passing: recovery, pruning, and stopping cleanly on a signal."""
 
 from __future__ import annotations
 
@@ -19,11 +14,13 @@ from typing import Any
 from django.db import DatabaseError, connection
 from django_tasks import task
 
-from ._every import AtMostEvery
-from .models import Run
-from .runs import ProcessStoppingError, enqueue, get_run_service, recover_runs_now_and_then
+from .._every import AtMostEvery
+from ..models import Run
+from . import queue
+from .recovery import recover_runs_now_and_then
+from .service import ProcessStoppingError, get_run_service
 
-__all__ = ["abandon_task", "dead_task_ids", "execute_run", "prune_finished_tasks"]
+__all__ = ["execute_run"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +41,17 @@ def execute_run(run_id: str) -> str:
         # Handed back (or never started): queued again for another worker. A second task
         # for a run already taken is harmless: claiming it fails.
         if Run.objects.filter(pk=run_id, status=Run.Status.QUEUED).exists():
-            enqueue(run)
+            queue.enqueue(run)
         return "handed back"
     except Exception:
         # The typed error is stored with the run; the task itself did its job.
         return Run.Status.FAILED
+
+
+PRUNE_EVERY_S = 3600.0
+# Workers prune old finished task rows in passing, once an hour each (the ORM backend
+# keeps every row for ever otherwise).
+_prune_now_and_then = AtMostEvery(lambda: PRUNE_EVERY_S, lambda: queue.prune_finished_tasks())
 
 
 def _housekeeping() -> None:
@@ -122,69 +125,3 @@ def _stop_on_signal() -> Iterator[threading.Event | None]:
     finally:
         for sig, handler in stopping.previous.items():
             signal.signal(sig, handler)
-
-
-def abandon_task(task_id: str) -> None:
-    """The task of a run whose worker died: the ORM backend would show it ``RUNNING``
-    for ever, so it is marked failed (the run itself is recovered by the run service).
-    Other backends track their own tasks."""
-    if not task_id:
-        return
-    try:
-        from django_tasks_db.models import DBTaskResult
-    except ImportError:  # another tasks backend
-        return
-    from django.db.models.functions import Now
-
-    DBTaskResult.objects.filter(pk=task_id, status="RUNNING").update(
-        status="FAILED", finished_at=Now()
-    )
-
-
-def dead_task_ids(task_ids: list[str], started_before: Any) -> set[str]:
-    """Of ``task_ids`` (tasks of runs still queued), those no worker will run: taken by a
-    worker before ``started_before`` (it would have started its run by now), finished, or
-    gone. A task still waiting in the queue is alive, however long it waits. Other
-    backends track their own tasks: none is known dead. (The ORM backend writes a task's
-    ``started_at`` from its worker's clock: a worker clock behind by more than a lease
-    makes its tasks look dead early; the run's own claim still decides who runs it.)"""
-    try:
-        from django_tasks_db.models import DBTaskResult
-    except ImportError:  # another tasks backend
-        return set()
-    from django.db.models import Q
-
-    ids = [task_id for task_id in task_ids if task_id]
-    alive = DBTaskResult.objects.filter(pk__in=ids).filter(
-        Q(status="READY") | Q(status="RUNNING", started_at__gte=started_before)
-    )
-    return set(ids) - {str(pk) for pk in alive.values_list("pk", flat=True)}
-
-
-PRUNE_EVERY_S = 3600.0
-# Workers prune old finished task rows in passing, once an hour each (the ORM backend
-# keeps every row for ever otherwise).
-_prune_now_and_then = AtMostEvery(lambda: PRUNE_EVERY_S, lambda: prune_finished_tasks())
-
-
-def prune_finished_tasks(retention_days: float | None = None) -> int:
-    """Delete finished task rows older than ``LLM_TASK_RETENTION_DAYS`` (default 14, as
-    django-tasks' own ``prune_db_task_results``); the runs keep their outcome."""
-    try:
-        from django_tasks_db.models import DBTaskResult
-    except ImportError:  # another tasks backend
-        return 0
-    from datetime import timedelta
-
-    from django.conf import settings
-
-    from ._dbtime import now_plus
-
-    days = (
-        retention_days
-        if retention_days is not None
-        else float(getattr(settings, "LLM_TASK_RETENTION_DAYS", 14))
-    )
-    cutoff = now_plus(-timedelta(days=days))
-    deleted, _ = DBTaskResult.objects.finished().filter(finished_at__lte=cutoff).delete()
-    return deleted

@@ -20,9 +20,9 @@ from django.db import DatabaseError, connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Now
 
-from . import exceptions as errors
-from ._dbtime import now_plus
-from .models import Run
+from .. import exceptions as errors
+from .._dbtime import now_plus
+from ..models import Run
 
 __all__ = [
     "Lease",
