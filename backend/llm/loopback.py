@@ -10,6 +10,7 @@ valid answer, late)."""
 from __future__ import annotations
 
 import json
+import random
 import socket
 import threading
 import time
@@ -74,7 +75,13 @@ class _Handler(JSONHandler):
         try:
             if overloaded:
                 fault = (429, {})
-            time.sleep(server.delay_s)
+            elif fault is None and server.fault_rate and server.random.random() < server.fault_rate:
+                fault = server.random.choice([(429, {"Retry-After": "1"}), (503, {})])
+            with server.lock:
+                server.answered.append((request, fault is None))
+            time.sleep(
+                server.random.uniform(server.delay_s, max(server.delay_s, server.max_delay_s))
+            )
             self._answer(request, fault)
         finally:
             with server.lock:
@@ -137,10 +144,16 @@ class LoopbackServer(ThreadingHTTPServer):
         self.requests: list[dict[str, Any]] = []
         #: When each request arrived (``time.monotonic()``).
         self.arrivals: list[float] = []
+        #: Each request, and whether it was answered (not given a fault).
+        self.answered: list[tuple[dict[str, Any], bool]] = []
         self.faults: list[Fault] = []
-        #: Seconds each answer takes; above ``max_in_flight`` requests at once (0: no
-        #: cap), the server answers 429.
+        #: Seconds each answer takes (uniform up to ``max_delay_s`` when that is larger);
+        #: above ``max_in_flight`` requests at once (0: no cap), the server answers 429;
+        #: ``fault_rate`` of the answers are a 429 (Retry-After: 1) or a 503, at random.
         self.delay_s = 0.0
+        self.max_delay_s = 0.0
+        self.fault_rate = 0.0
+        self.random = random.Random(0)
         self.max_in_flight = 0
         self.in_flight = 0
         self.peak_in_flight = 0
@@ -191,15 +204,19 @@ def loopback_openai(
 
 
 def main() -> None:
-    """``python -m backend.llm.loopback [--delay S]``: serve until killed; prints the base
-    URL (what ``bench/concurrency.py`` runs in a process of its own)."""
+    """``python -m backend.llm.loopback [--delay S] [--max-delay S] [--fault-rate F]``:
+    serve until killed; prints the base URL (what the benchmarks run in a process of
+    its own)."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds per answer")
+    parser.add_argument("--max-delay", type=float, default=0.0, help="up to (uniform)")
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="429s and 503s")
     args = parser.parse_args()
     server = LoopbackServer()
-    server.delay_s = args.delay
+    server.delay_s, server.max_delay_s = args.delay, args.max_delay
+    server.fault_rate = args.fault_rate
     print(server.base_url, flush=True)
     server.serve_forever()
 
