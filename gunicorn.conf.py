@@ -26,3 +26,12 @@ max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
 max_requests_jitter = max_requests // 10
 raw_env = ["DJANGO_PRODUCTION=1"]
 accesslog = "-"
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker's metrics files are merged into the totals once it is gone (multiprocess
+    mode: PROMETHEUS_MULTIPROC_DIR, shared with the task workers of this machine)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined,no-untyped-call]

@@ -227,9 +227,35 @@ WHITENOISE_USE_FINDERS = True
 # over environment variables. Empty: everything comes from the environment / .env.
 LLM_ORCHESTRATOR: dict[str, object] = {}
 
+# Logs: text for development, one JSON object per line in production (LOG_FORMAT=json
+# or text overrides); every line logged during a run carries its run_id (and trace_id
+# when tracing). Run events (run.start, run.end, run.retry, ...) are INFO on
+# backend.llm.events: shown in production, or with LOG_LEVEL=INFO.
+LOG_FORMAT = env("LOG_FORMAT", "json" if PRODUCTION else "text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"backend": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")}},
+    "filters": {"run": {"()": "backend.llm.observability.RunIdFilter"}},
+    "formatters": {
+        "json": {"()": "backend.llm.observability.JsonFormatter"},
+        "text": {"format": "%(levelname)s %(name)s [run %(run_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["run"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
+    "loggers": {
+        "backend": {"handlers": ["console"], "level": env("LOG_LEVEL", "WARNING")},
+        "backend.llm.events": {
+            "handlers": ["console"],
+            "level": env("LOG_LEVEL", "INFO" if PRODUCTION else "WARNING"),
+            "propagate": False,
+        },
+    },
 }
+# GET /metrics (Prometheus) answers a scraper that sends "Authorization: Bearer
+# <METRICS_TOKEN>"; without the setting the endpoint is off (404).
+METRICS_TOKEN = env("METRICS_TOKEN")

@@ -3,12 +3,15 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from backend.llm.observability.views import metrics_view
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/llm/", include("backend.llm.api.urls")),
     path("api/", include("backend.pillars.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 

@@ -15,6 +15,7 @@ from langgraph.runtime import get_runtime
 from pydantic import BaseModel
 
 from backend.llm import exceptions as errors
+from backend.llm import observability
 from backend.llm._structured import (
     StructuredResult,
     ainvoke_structured,
@@ -211,8 +212,11 @@ async def arun_node(
 def _next_step(retrying: Retrying, error: errors.LLMOrchestratorError) -> float:
     """Seconds to wait before the next try (none after falling back to the next model);
     raises ``error`` when neither a retry nor a fallback is left."""
+    model_id = str(error.context.get("model") or retrying.model_id)
     if (wait := retrying.wait_after(error)) is not None:
+        observability.retry_scheduled(model_id, error, wait)
         return wait
-    if retrying.fall_back(error, str(error.context.get("model") or retrying.model_id)):
+    if retrying.fall_back(error, model_id):
+        observability.fell_back(model_id, error)
         return 0.0
     raise error

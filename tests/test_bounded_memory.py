@@ -136,7 +136,7 @@ def test_three_hundred_api_requests_with_varied_deadlines_and_sampling_leave_a_w
     own ``timeout_ms`` and temperature, as any client may send. The worker's open files
     stay flat, and its requests do not slow down."""
     from tests.test_api import make_user
-    from tests.test_multiprocess_api import post, web_servers
+    from tests.test_multiprocess_api import post, stop_servers, web_servers
 
     token = Token.objects.create(user=make_user("varied")).key
     started: list[Any] = []
@@ -163,9 +163,7 @@ def test_three_hundred_api_requests_with_varied_deadlines_and_sampling_leave_a_w
         assert statuses == [200] * 300
         assert _fds_of(worker) <= fds + 10
     finally:
-        for process in started:
-            process.terminate()
-            process.communicate(timeout=30)
+        stop_servers(started)
 
 
 def _gunicorn_worker(master: int) -> int:
@@ -186,7 +184,7 @@ def _fds_of(pid: int) -> int:
 @pytest.mark.django_db(transaction=True)
 def test_gunicorn_replaces_a_worker_after_its_max_requests_without_failing_one():
     from tests.test_api import EXECUTE, make_user
-    from tests.test_multiprocess_api import post, web_servers
+    from tests.test_multiprocess_api import post, stop_servers, web_servers
 
     token = Token.objects.create(user=make_user("recycled")).key
     started: list[Any] = []
@@ -199,6 +197,4 @@ def test_gunicorn_replaces_a_worker_after_its_max_requests_without_failing_one()
         assert statuses == [200] * 60
         assert _gunicorn_worker(started[0].pid) != first
     finally:
-        for process in started:
-            process.terminate()
-            process.communicate(timeout=30)
+        stop_servers(started)

@@ -7,6 +7,7 @@ import json
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -45,6 +46,11 @@ def environment(**extra: str) -> dict[str, str]:
 def processes() -> Iterator[list[subprocess.Popen[str]]]:
     started: list[subprocess.Popen[str]] = []
     yield started
+    stop_servers(started)
+
+
+def stop_servers(started: list[subprocess.Popen[str]]) -> None:
+    """Stop the processes and print the end of their output (shown if a test failed)."""
     for process in started:
         if process.poll() is None:
             process.terminate()
@@ -54,7 +60,17 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
         except subprocess.TimeoutExpired:
             process.kill()
             output, _ = process.communicate()
-        print(output[-3000:])  # shown when the test failed
+        log = LOGS.pop(process.pid, None)
+        if log is not None:
+            log.seek(0)
+            output = log.read().decode(errors="replace")
+            log.close()
+        print((output or "")[-3000:])
+
+
+#: Where each web server writes its log (a file: a pipe nobody reads until the end would
+#: fill up and block the server once it has logged 64 KiB).
+LOGS: dict[int, Any] = {}
 
 
 def web_servers(processes: list[Any], count: int, **env: str) -> list[str]:
@@ -62,21 +78,22 @@ def web_servers(processes: list[Any], count: int, **env: str) -> list[str]:
     for _ in range(count):
         port = free_port()
         # As deployed: gunicorn with the project's gunicorn.conf.py (production settings).
-        processes.append(
-            subprocess.Popen(
-                [str(Path(sys.executable).parent / "gunicorn"), "backend.wsgi"],
-                cwd=ROOT,
-                env=environment(
-                    GUNICORN_BIND=f"127.0.0.1:{port}",
-                    GUNICORN_WORKERS="1",
-                    DJANGO_SECRET_KEY="test-secret-" + "k" * 50,
-                    **env,
-                ),
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
+        log = tempfile.TemporaryFile()  # noqa: SIM115 - closed by stop_servers
+        server = subprocess.Popen(
+            [str(Path(sys.executable).parent / "gunicorn"), "backend.wsgi"],
+            cwd=ROOT,
+            env=environment(
+                GUNICORN_BIND=f"127.0.0.1:{port}",
+                GUNICORN_WORKERS="1",
+                DJANGO_SECRET_KEY="test-secret-" + "k" * 50,
+                **env,
+            ),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
+        LOGS[server.pid] = log
+        processes.append(server)
         urls.append(f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + 120
     for url in urls:

@@ -29,6 +29,9 @@ class LlmConfig(AppConfig):
         from .handler_registry import autodiscover
 
         autodiscover()
+        from .observability import configure_tracing
+
+        configure_tracing()  # only with OTEL_EXPORTER_OTLP_ENDPOINT set
 
         def _on_setting_changed(setting: str, **kwargs: object) -> None:
             if setting == "LLM_ORCHESTRATOR":

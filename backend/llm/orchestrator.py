@@ -13,6 +13,7 @@ from typing import Any, NoReturn
 from django.utils.module_loading import import_string
 
 from . import exceptions as errors
+from . import observability
 from ._bootstrap import ensure_apps
 from ._loops import close_with_loop
 from .config import Config, get_config
@@ -53,6 +54,7 @@ class _Run:
     plan: AgentPlan | None
     context: RunContext
     started: float
+    telemetry: observability.RunTelemetry
 
     @property
     def graph_input(self) -> dict[str, Any]:
@@ -111,6 +113,7 @@ class LLMOrchestrator:
         raises ends the run); ``interrupt`` at every safe point of the run (before each
         model try, during waits: ``RunContext.interrupt``)."""
         run_id, started = run_id or str(uuid.uuid4()), time.perf_counter()
+        run: _Run | None = None
         try:
             run = self._start(request, run_id, started, interrupt)
             graph = self.graphs(run.mode, run.plan)
@@ -120,13 +123,18 @@ class LLMOrchestrator:
                 output = self._stream(graph, run, on_node)
             return self._finish(run, output)
         except Exception as exc:
-            self._fail(request, run_id, exc)
+            self._fail(request, run_id, exc, run)
+        except BaseException:
+            if run is not None:
+                run.telemetry.interrupted()
+            raise
 
     async def aexecute(
         self, request: LLMRequest | Mapping[str, Any], *, run_id: str | None = None
     ) -> LLMResponse:
         run_id, started = run_id or str(uuid.uuid4()), time.perf_counter()
         await close_with_loop(self.model_manager)
+        run: _Run | None = None
         try:
             run = self._start(request, run_id, started)
             graph = self.graphs(run.mode, run.plan)
@@ -144,7 +152,11 @@ class LLMOrchestrator:
                 ) from None
             return self._finish(run, output)
         except Exception as exc:
-            self._fail(request, run_id, exc)
+            self._fail(request, run_id, exc, run)
+        except BaseException:  # cancelled (the task or its loop), Ctrl-C
+            if run is not None:
+                run.telemetry.interrupted()
+            raise
 
     # -- steps ---------------------------------------------------------------------
     @staticmethod
@@ -206,7 +218,10 @@ class LLMOrchestrator:
             handlers=self.handlers,
         )
         run_plan = plan if mode == "agentic" else None
-        return _Run(run_id, request, mode, run_plan, context, started)  # type: ignore[arg-type]
+        telemetry = observability.RunTelemetry(
+            run_id, request.operation_id, mode, request.model_id or self.config.default_model
+        )
+        return _Run(run_id, request, mode, run_plan, context, started, telemetry)  # type: ignore[arg-type]
 
     def _check_agent_models(
         self, operation_id: str, plan: AgentPlan, chosen: Mapping[str, str]
@@ -259,15 +274,21 @@ class LLMOrchestrator:
                 agentic=output.get("agentic"),
             ),
         )
+        run.telemetry.succeeded(response)
         self._notify(run.request, run.run_id, response)
         return response
 
     def _fail(
-        self, request: LLMRequest | Mapping[str, Any], run_id: str, exc: Exception
+        self,
+        request: LLMRequest | Mapping[str, Any],
+        run_id: str,
+        exc: Exception,
+        run: _Run | None = None,
     ) -> NoReturn:
         """Record the failure and raise it as a typed error (called in an except block)."""
         if isinstance(exc, errors.LLMOrchestratorError):
             exc.context.setdefault("run_id", run_id)
+            self._told(run, exc)
             self._notify(request, run_id, exc)
             raise exc
         # A bug in a handler or node, not a provider failure (those are translated at the
@@ -277,8 +298,16 @@ class LLMOrchestrator:
             cause=type(exc).__name__,
             run_id=run_id,
         )
+        self._told(run, error)
         self._notify(request, run_id, error)
         raise error from exc
+
+    @staticmethod
+    def _told(run: _Run | None, error: errors.LLMOrchestratorError) -> None:
+        if run is None:
+            observability.rejected(error)
+        else:
+            run.telemetry.failed(error)
 
     def _notify(
         self,

@@ -68,7 +68,12 @@ class SharedUserRateThrottle(BaseThrottle):
             else _count_in_database(key, window)
         )
         self._wait = period - now % period
-        return count <= allowed
+        if count > allowed:
+            from backend.llm import observability  # the app's modules load after settings
+
+            observability.throttled(self.scope)
+            return False
+        return True
 
     def wait(self) -> float | None:
         return self._wait

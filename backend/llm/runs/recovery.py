@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models.functions import Now
 
 from .. import exceptions as errors
+from .. import observability
 from .._dbtime import now_plus
 from .._every import AtMostEvery
 from ..models import Run
@@ -56,6 +57,7 @@ def recover_runs() -> int:
                 status=Run.Status.QUEUED, lease_owner="", lease_expires_at=None, task_id=""
             )
             if requeued:
+                observability.lease_lapsed(str(run.run_id), "requeued", run.attempts)
                 queue.abandon_task(run.task_id)
                 queue.enqueue(run)
                 recovered += 1
@@ -72,6 +74,7 @@ def recover_runs() -> int:
             lease_expires_at=None,
             finished_at=Now(),
         ):
+            observability.lease_lapsed(str(run.run_id), "failed", run.attempts)
             queue.abandon_task(run.task_id)
             recovered += 1
     cutoff = now_plus(-timedelta(seconds=lease_seconds()))

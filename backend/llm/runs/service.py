@@ -26,6 +26,7 @@ from django.db.models.functions import Now
 from django.utils.module_loading import import_string
 
 from .. import exceptions as errors
+from .. import observability
 from .._dbtime import now_plus
 from ..models import Run
 from ..orchestrator import LLMOrchestrator
@@ -162,7 +163,8 @@ class RunService:
         except ProcessStoppingError:
             # Wherever it struck (the claim included), the run goes back to the queue;
             # the task that was running it enqueues it again.
-            (lease or Lease(run.pk, owner)).hand_back()
+            if (lease or Lease(run.pk, owner)).hand_back():
+                observability.handed_back(str(run.run_id))
             raise
         except RunCancelledError:
             if lease is not None:
@@ -236,13 +238,15 @@ class RunService:
     def cancel(run: Run) -> Run:
         """Cancel a queued or running run (its process stops at its next node and writes
         nothing); a finished run is left as it is."""
-        Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE).update(
+        cancelled = Run.objects.filter(pk=run.pk, status__in=Run.ACTIVE).update(
             status=Run.Status.CANCELLED,
             lease_owner="",
             lease_expires_at=None,
             finished_at=Now(),
             error=_cancelled(run).to_dict(),
         )
+        if cancelled:
+            observability.cancelled(str(run.run_id))
         return Run.objects.get(pk=run.pk)
 
 

@@ -1,0 +1,132 @@
+"""OpenTelemetry traces, opt-in: a span per run (``llm.run``) and one per graph node
+(agents included) following the GenAI semantic conventions. Off, and costing one check
+per run, unless a tracer provider is installed: ``configure_tracing()`` installs one that
+exports over OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (the usual ``OTEL_*``
+variables apply), or a caller (a test, an APM agent) sets its own.
+
+Node spans are written when the run ends, from the node metrics (their real start and
+end times): nothing is added to the nodes' own path. No prompt or answer text is put in a
+span; never a secret.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
+    from ..types import LLMResponse
+
+__all__ = ["configure_tracing", "current_trace_id", "end_run_span", "start_run_span"]
+
+_NS = 1_000_000_000
+
+
+def _tracing_on() -> bool:
+    from opentelemetry import trace
+    from opentelemetry.trace import ProxyTracerProvider
+
+    return not isinstance(trace.get_tracer_provider(), ProxyTracerProvider)
+
+
+def configure_tracing() -> bool:
+    """Export spans over OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set and nobody has
+    installed a tracer provider yet; True if this call installed one."""
+    if not os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or _tracing_on():
+        return False
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "pixe-llm")})
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    return True
+
+
+def current_trace_id() -> str | None:
+    """The current trace's id (32 hex digits) while tracing, for log lines."""
+    from opentelemetry import trace
+
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
+
+
+def start_run_span(run_id: str, operation: str, mode: str, model: str | None) -> Span | None:
+    """The ``llm.run`` span, current until ``end_run_span`` (None when tracing is off)."""
+    if not _tracing_on():
+        return None
+    from opentelemetry import trace
+
+    return trace.get_tracer("backend.llm").start_span(
+        "llm.run",
+        attributes={
+            "llm.run_id": run_id,
+            "llm.operation": operation,
+            "llm.mode": mode,
+            "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": model or "",
+        },
+    )
+
+
+def end_run_span(span: Span | None, response: LLMResponse | None, error: Any = None) -> None:
+    """Close the run span with the outcome, and write a child span per node."""
+    if span is None:
+        return
+    from opentelemetry import trace
+    from opentelemetry.trace import Status, StatusCode
+
+    if response is not None:
+        metadata = response.metadata
+        span.set_attribute("llm.status", "degraded" if metadata.degraded else "succeeded")
+        span.set_attribute("llm.degraded", metadata.degraded)
+        span.set_attribute("gen_ai.usage.input_tokens", metadata.token_usage.input_tokens)
+        span.set_attribute("gen_ai.usage.output_tokens", metadata.token_usage.output_tokens)
+        if metadata.cost_usd is not None:
+            span.set_attribute("llm.cost_usd", metadata.cost_usd)
+        tracer = trace.get_tracer("backend.llm")
+        parent = trace.set_span_in_context(span)
+        for node in metadata.nodes:
+            _node_span(tracer, parent, node)
+    else:
+        code = getattr(error, "code", type(error).__name__)
+        span.set_attribute("llm.status", "failed")
+        span.set_attribute("error.type", code)
+        span.set_status(Status(StatusCode.ERROR, code))
+    span.end()
+
+
+def _node_span(tracer: Any, parent: Any, node: Any) -> None:
+    from opentelemetry.trace import Status, StatusCode
+
+    provider, _, model = (node.model_id or "").partition(":")
+    attributes: dict[str, Any] = {
+        "llm.node": node.node,
+        "llm.attempts": node.attempts,
+        "llm.retries": node.retries,
+        "llm.fallbacks": len(node.fallbacks),
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": provider,
+        "gen_ai.request.model": node.model_id or "",
+        "gen_ai.response.model": model,
+        "gen_ai.usage.input_tokens": node.token_usage.input_tokens,
+        "gen_ai.usage.output_tokens": node.token_usage.output_tokens,
+        "llm.retry_wait_s": sum(float(entry.get("wait_s", 0)) for entry in node.retry_log),
+    }
+    if node.cost_usd is not None:
+        attributes["llm.cost_usd"] = node.cost_usd
+    start = int((node.started_at or 0) * _NS) or None
+    span = tracer.start_span(
+        f"llm.node {node.node}", context=parent, attributes=attributes, start_time=start
+    )
+    if node.status == "failed":
+        code = (node.error or {}).get("code", "error")
+        span.set_attribute("error.type", code)
+        span.set_status(Status(StatusCode.ERROR, code))
+    span.end(end_time=int((node.finished_at or 0) * _NS) or None)

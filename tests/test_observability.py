@@ -1,0 +1,278 @@
+"""What an operator sees: Prometheus counts that match what happened, structured log
+lines tied to run ids, and OpenTelemetry spans per run and node with the GenAI
+attributes, exported over OTLP."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+
+import pytest
+from django.test import override_settings
+from prometheus_client import REGISTRY
+
+from backend.llm import LLMOrchestrator
+from backend.llm import exceptions as errors
+from backend.llm.observability import JsonFormatter, RunIdFilter
+from backend.llm.observability._metrics import MAX_MODEL_LABELS
+from backend.llm.testing import CallInfo, FunctionModel, instance_for, manager_for
+from backend.llm.types import LLMRequest
+from tests.environment import ROOT, user_environment
+from tests.loopback_openai import loopback_openai
+
+PILLAR = {"name": "Core", "description": "Puzzles"}
+
+
+def _scripted(script: deque[str]) -> LLMOrchestrator:
+    """A model that answers each call as the next entry of ``script`` says."""
+
+    def answer(call: CallInfo) -> Any:
+        step = script.popleft() if script else "ok"
+        if step == "429":
+            raise errors.RateLimitError("Slow down.", retry_after_s=0.01)
+        if step == "down":
+            raise errors.ModelUnavailableError("Down.")
+        if step == "auth":
+            raise errors.AuthenticationError("Bad key.")
+        return instance_for(call.schema or {})
+
+    return LLMOrchestrator(model_manager=manager_for(FunctionModel(function=answer)))
+
+
+def _request(**options: Any) -> LLMRequest:
+    return LLMRequest(feature="pillars", operation="validate", data=PILLAR, options=options)
+
+
+def _value(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def _counts() -> dict[str, float]:
+    run = {"operation": "pillars.validate", "mode": "monolithic"}
+    return {
+        "succeeded": _value("llm_runs_total", **run, model="test:default", status="succeeded"),
+        "failed": _value("llm_runs_total", **run, model="test:default", status="failed"),
+        "retries": _value("llm_retries_total", provider="test", error="rate_limit_exceeded"),
+        "fallbacks": _value("llm_fallbacks_total", provider="test", error="model_unavailable"),
+        "auth_errors": _value("llm_errors_total", provider="test", error="authentication_error"),
+        "run_seconds": _value("llm_run_duration_seconds_count", **run),
+    }
+
+
+def test_the_metrics_count_exactly_what_happened():
+    script: deque[str] = deque()
+    orchestrator = _scripted(script)
+    before = _counts()
+    for _ in range(3):
+        orchestrator.execute(_request())
+    script.extend(["429", "ok"])
+    orchestrator.execute(_request(max_attempts=3))
+    script.extend(["down", "ok"])
+    orchestrator.execute(_request(max_attempts=1, fallback_models=["test:backup"]))
+    script.append("auth")
+    with pytest.raises(errors.AuthenticationError):
+        orchestrator.execute(_request())
+    after = _counts()
+    delta = {key: after[key] - before[key] for key in after}
+    assert delta == {
+        "succeeded": 4,  # the fallback run succeeded on test:backup
+        "failed": 1,
+        "retries": 1,
+        "fallbacks": 1,
+        "auth_errors": 1,
+        "run_seconds": 6,
+    }
+    backup = {"operation": "pillars.validate", "mode": "monolithic", "model": "test:backup"}
+    assert _value("llm_runs_total", **backup, status="succeeded") >= 1
+
+
+def test_label_sets_stay_bounded_whatever_the_requests():
+    orchestrator = _scripted(deque())
+    for index in range(1000):
+        orchestrator.execute(
+            _request().model_copy(update={"model_id": f"test:model-{index}"}),
+            run_id=f"run-{index}",
+        )
+    models = {
+        sample.labels["model"]
+        for metric in REGISTRY.collect()
+        if metric.name == "llm_runs"
+        for sample in metric.samples
+    }
+    assert len(models) <= MAX_MODEL_LABELS + 2  # the first ones seen, "other", "none"
+    assert "other" in models
+    runs = [
+        sample.labels
+        for metric in REGISTRY.collect()
+        for sample in metric.samples
+        if "run_id" in sample.labels or "user" in sample.labels
+    ]
+    assert runs == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("token", "sent", "status"),
+    [("", "", 404), ("s3cret", "", 401), ("s3cret", "wrong", 401), ("s3cret", "s3cret", 200)],
+)
+def test_the_metrics_endpoint_answers_only_its_scraper(client, token, sent, status):
+    _scripted(deque()).execute(_request())
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {sent}"} if sent else {}
+    with override_settings(METRICS_TOKEN=token):
+        response = client.get("/metrics", **headers)
+    assert response.status_code == status
+    if status == 200:
+        body = response.content.decode()
+        assert "llm_runs_total{" in body
+        assert "llm_queue_depth{" in body
+        assert "llm_oldest_queued_age_seconds" in body
+
+
+@pytest.fixture
+def event_lines() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RunIdFilter())
+    events = logging.getLogger("backend.llm.events")
+    previous = events.level
+    events.addHandler(handler)
+    events.setLevel(logging.INFO)
+    yield stream
+    events.removeHandler(handler)
+    events.setLevel(previous)
+
+
+def test_each_run_logs_a_json_line_at_its_start_and_end_with_its_run_id(event_lines):
+    script: deque[str] = deque(["429", "ok"])
+    response = _scripted(script).execute(_request(max_attempts=3), run_id="run-logged")
+    lines = [json.loads(line) for line in event_lines.getvalue().splitlines()]
+    events = [(line["event"], line.get("run_id")) for line in lines]
+    assert events == [
+        ("run.start", "run-logged"),
+        ("run.retry", "run-logged"),  # logged from inside the graph: the run id follows
+        ("run.end", "run-logged"),
+    ]
+    end = lines[-1]
+    assert end["status"] == "succeeded"
+    assert end["attempts"] == 2
+    assert end["input_tokens"] == response.metadata.token_usage.input_tokens
+    assert {"time", "level", "logger", "message", "duration_ms"} <= set(end)
+
+
+@pytest.fixture(scope="module")
+def spans() -> Iterator[Any]:
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    previous = trace._TRACER_PROVIDER  # the process-wide provider is set once: tests reset it
+    trace._TRACER_PROVIDER = provider
+    yield exporter
+    trace._TRACER_PROVIDER = previous
+
+
+def test_an_agentic_run_is_one_trace_with_a_span_per_agent(spans):
+    spans.clear()
+    request = LLMRequest(
+        feature="pillars",
+        operation="evaluate",
+        execution_mode="agentic",
+        data={"pillars": [PILLAR, {"name": "Story", "description": "Runs tell stories"}]},
+    )
+    response = _scripted(deque()).execute(request)
+    finished = spans.get_finished_spans()
+    (run,) = [span for span in finished if span.name == "llm.run"]
+    nodes = [span for span in finished if span.name.startswith("llm.node ")]
+    assert {span.context.trace_id for span in finished} == {run.context.trace_id}
+    assert all(span.parent.span_id == run.context.span_id for span in nodes)
+    assert sorted(span.attributes["llm.node"] for span in nodes) == sorted(
+        node.node for node in response.metadata.nodes
+    )
+    usage = response.metadata.token_usage
+    assert run.attributes["gen_ai.usage.input_tokens"] == usage.input_tokens
+    assert run.attributes["gen_ai.usage.output_tokens"] == usage.output_tokens
+    assert sum(span.attributes["gen_ai.usage.input_tokens"] for span in nodes) == usage.input_tokens
+    assert all(span.attributes["gen_ai.provider.name"] == "test" for span in nodes)
+
+
+def test_a_failed_run_span_carries_the_error_type_and_no_secret(spans):
+    spans.clear()
+    with pytest.raises(errors.AuthenticationError):
+        _scripted(deque(["auth"])).execute(
+            _request().model_copy(update={"data": {**PILLAR, "description": "sk-canary-123"}})
+        )
+    (run,) = spans.get_finished_spans()
+    assert run.attributes["error.type"] == "authentication_error"
+    assert "sk-canary-123" not in json.dumps(dict(run.attributes))
+
+
+class _Collector(BaseHTTPRequestHandler):
+    """A loopback OTLP/HTTP collector (protobuf): keeps the span names it receives."""
+
+    received: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+            ExportTraceServiceRequest,
+        )
+
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        request = ExportTraceServiceRequest.FromString(body)
+        for resource in request.resource_spans:
+            for scope in resource.scope_spans:
+                self.received.extend(span.name for span in scope.spans)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+@pytest.mark.processes
+def test_a_cli_run_exports_its_spans_over_otlp_when_an_endpoint_is_set():
+    collector = ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
+    thread = threading.Thread(target=collector.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with loopback_openai() as server:
+            result = subprocess.run(
+                [
+                    sys.executable,
+                    "manage.py",
+                    "llm",
+                    "run",
+                    "pillars.validate",
+                    "--model",
+                    "openai:loopback",
+                    "--data",
+                    json.dumps(PILLAR),
+                ],
+                cwd=ROOT,
+                env=user_environment(
+                    OPENAI_BASE_URL=server.base_url,
+                    OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{collector.server_port}",
+                ),
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+    finally:
+        collector.shutdown()
+        collector.server_close()
+    assert result.returncode == 0, result.stderr
+    assert "llm.run" in _Collector.received
+    assert "llm.node generate" in _Collector.received
