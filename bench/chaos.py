@@ -198,7 +198,8 @@ def _drive(
     give_up_at = started + args.seconds + args.lease + args.timeout_ms / 1000 + 120
 
     def submit(index: int) -> str:
-        time.sleep(index * args.seconds / 2 / args.runs)  # over the first half of the chaos
+        # Spread over the first half of the chaos.
+        time.sleep(max(0.0, started + index * args.seconds / 2 / args.runs - time.monotonic()))
         body = {
             "feature": "pillars",
             "operation": "validate",
