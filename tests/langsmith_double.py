@@ -46,8 +46,6 @@ class _Handler(BaseHTTPRequestHandler):
                 self.server.runs.extend(batch.get("post", []) + batch.get("patch", []))
         self._reply({})
 
-    do_PATCH = do_POST
-
     def _reply(self, answer: dict[str, Any]) -> None:
         payload = json.dumps(answer).encode()
         self.send_response(200)
