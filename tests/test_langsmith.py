@@ -17,7 +17,7 @@ from tests.loopback_openai import loopback_openai
 
 pytestmark = pytest.mark.processes
 
-PILLARS = {
+PILLARS: dict[str, Any] = {
     "pillars": [
         {"name": "Core", "description": "Puzzles open the world"},
         {"name": "Story", "description": "Every run tells a story"},

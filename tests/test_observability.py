@@ -276,3 +276,11 @@ def test_a_cli_run_exports_its_spans_over_otlp_when_an_endpoint_is_set():
     assert result.returncode == 0, result.stderr
     assert "llm.run" in _Collector.received
     assert "llm.node generate" in _Collector.received
+
+
+def test_log_lines_of_a_traced_run_carry_its_trace_id(spans, event_lines):
+    spans.clear()
+    _scripted(deque()).execute(_request(), run_id="run-traced")
+    (run,) = [span for span in spans.get_finished_spans() if span.name == "llm.run"]
+    lines = [json.loads(line) for line in event_lines.getvalue().splitlines()]
+    assert {line["trace_id"] for line in lines} == {format(run.context.trace_id, "032x")}

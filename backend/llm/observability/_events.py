@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._logs import current_run_id, log_event
 from ._metrics import bounded_model, metrics
-from ._tracing import end_run_span, start_run_span
+from ._tracing import activate, deactivate, end_run_span, start_run_span
 
 if TYPE_CHECKING:
     from ..exceptions import LLMOrchestratorError
@@ -42,6 +42,7 @@ class RunTelemetry:
         self.started = time.perf_counter()
         self._token: Token[str | None] = current_run_id.set(run_id)
         self.span = start_run_span(run_id, operation, mode, model)
+        self._active = activate(self.span)  # log lines and nested spans see it
         log_event("run.start", run_id=run_id, operation=operation, mode=mode, model=model)
 
     def succeeded(self, response: LLMResponse) -> None:
@@ -105,6 +106,7 @@ class RunTelemetry:
             status=status,
             **fields,
         )
+        deactivate(self._active)
         try:
             current_run_id.reset(self._token)
         except ValueError:  # ended in another context than it started (a thread): harmless

@@ -11,6 +11,7 @@ span; never a secret.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,14 @@ if TYPE_CHECKING:
 
     from ..types import LLMResponse
 
-__all__ = ["configure_tracing", "current_trace_id", "end_run_span", "start_run_span"]
+__all__ = [
+    "activate",
+    "configure_tracing",
+    "current_trace_id",
+    "deactivate",
+    "end_run_span",
+    "start_run_span",
+]
 
 _NS = 1_000_000_000
 
@@ -29,6 +37,21 @@ def _tracing_on() -> bool:
     from opentelemetry.trace import ProxyTracerProvider
 
     return not isinstance(trace.get_tracer_provider(), ProxyTracerProvider)
+
+
+_tracers: dict[int, Any] = {}
+
+
+def _tracer() -> Any:
+    """This module's tracer of the current provider (building one costs more than a span)."""
+    from opentelemetry import trace
+
+    provider = trace.get_tracer_provider()
+    tracer = _tracers.get(id(provider))
+    if tracer is None:
+        _tracers.clear()  # a provider replaced (tests, benchmarks): drop the old one
+        tracer = _tracers[id(provider)] = provider.get_tracer("backend.llm")
+    return tracer
 
 
 def configure_tracing() -> bool:
@@ -57,13 +80,30 @@ def current_trace_id() -> str | None:
     return format(context.trace_id, "032x") if context.is_valid else None
 
 
+def activate(span: Span | None) -> object | None:
+    """Make ``span`` the current one (its token, for ``deactivate``)."""
+    if span is None:
+        return None
+    from opentelemetry import context, trace
+
+    return context.attach(trace.set_span_in_context(span))
+
+
+def deactivate(token: object | None) -> None:
+    if token is None:
+        return
+    from opentelemetry import context
+
+    with contextlib.suppress(ValueError):  # ended in another context than it started
+        context.detach(token)  # type: ignore[arg-type]
+
+
 def start_run_span(run_id: str, operation: str, mode: str, model: str | None) -> Span | None:
-    """The ``llm.run`` span, current until ``end_run_span`` (None when tracing is off)."""
+    """The ``llm.run`` span, a child of the current one (a traced request's), or None
+    when tracing is off."""
     if not _tracing_on():
         return None
-    from opentelemetry import trace
-
-    return trace.get_tracer("backend.llm").start_span(
+    span: Span = _tracer().start_span(
         "llm.run",
         attributes={
             "llm.run_id": run_id,
@@ -73,6 +113,7 @@ def start_run_span(run_id: str, operation: str, mode: str, model: str | None) ->
             "gen_ai.request.model": model or "",
         },
     )
+    return span
 
 
 def end_run_span(span: Span | None, response: LLMResponse | None, error: Any = None) -> None:
@@ -90,7 +131,7 @@ def end_run_span(span: Span | None, response: LLMResponse | None, error: Any = N
         span.set_attribute("gen_ai.usage.output_tokens", metadata.token_usage.output_tokens)
         if metadata.cost_usd is not None:
             span.set_attribute("llm.cost_usd", metadata.cost_usd)
-        tracer = trace.get_tracer("backend.llm")
+        tracer = _tracer()
         parent = trace.set_span_in_context(span)
         for node in metadata.nodes:
             _node_span(tracer, parent, node)
