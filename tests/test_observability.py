@@ -284,3 +284,65 @@ def test_log_lines_of_a_traced_run_carry_its_trace_id(spans, event_lines):
     (run,) = [span for span in spans.get_finished_spans() if span.name == "llm.run"]
     lines = [json.loads(line) for line in event_lines.getvalue().splitlines()]
     assert {line["trace_id"] for line in lines} == {format(run.context.trace_id, "032x")}
+
+
+@pytest.mark.django_db
+def test_every_series_the_dashboard_queries_is_served(client):
+    """deploy/grafana-dashboard.json is built on the metrics /metrics serves: no panel
+    queries a name that does not exist (a renamed metric would leave it empty)."""
+    import re
+
+    dashboard = json.loads((ROOT / "deploy" / "grafana-dashboard.json").read_text())
+    expressions = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    queried = {name for expr in expressions for name in re.findall(r"\b(llm_[a-z_]+)\b", expr)}
+    with override_settings(METRICS_TOKEN="t"):
+        body = client.get("/metrics", HTTP_AUTHORIZATION="Bearer t").content.decode()
+    families = set(re.findall(r"^# TYPE (llm_[a-z_]+) ", body, flags=re.MULTILINE))
+    served = families | {f"{name}_bucket" for name in families}  # histograms' series
+    assert queried <= served, queried - served
+    assert len(dashboard["panels"]) >= 6
+
+
+@pytest.mark.processes
+@pytest.mark.django_db(transaction=True)
+def test_a_task_workers_runs_show_in_the_web_processes_metrics(tmp_path):
+    """gunicorn and a db_worker on one machine share PROMETHEUS_MULTIPROC_DIR: the run the
+    worker did is counted in what the web process serves."""
+    import time
+    import urllib.request
+
+    from rest_framework.authtoken.models import Token
+
+    from tests.test_api import EXECUTE, make_user
+    from tests.test_background_runs import start_worker, status_of, stop, wait_for
+    from tests.test_multiprocess_api import post, stop_servers, web_servers
+
+    shared = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "METRICS_TOKEN": "scrape-me"}
+    token = Token.objects.create(user=make_user("observed")).key
+    started: list[Any] = []
+    worker = start_worker(delay_s=0.0, **shared)
+    try:
+        (url,) = web_servers(started, 1, **shared)
+        status, body = post(url, token, EXECUTE, Prefer="respond-async")
+        assert status == 202
+        wait_for(lambda: status_of(body["run_id"]) == "succeeded")
+        time.sleep(0.5)
+        scrape = urllib.request.Request(
+            f"{url}/metrics",
+            headers={"Authorization": "Bearer scrape-me", "X-Forwarded-Proto": "https"},
+        )
+        with urllib.request.urlopen(scrape, timeout=60) as response:
+            metrics_text = response.read().decode()
+    finally:
+        stop_servers(started)
+        stop(worker)
+    from prometheus_client.parser import text_string_to_metric_families
+
+    counted = {
+        (sample.labels["operation"], sample.labels["status"]): sample.value
+        for family in text_string_to_metric_families(metrics_text)
+        if family.name == "llm_runs"
+        for sample in family.samples
+        if sample.name == "llm_runs_total"
+    }
+    assert counted == {("pillars.validate", "succeeded"): 1.0}
