@@ -346,3 +346,56 @@ def test_a_task_workers_runs_show_in_the_web_processes_metrics(tmp_path):
         if sample.name == "llm_runs_total"
     }
     assert counted == {("pillars.validate", "succeeded"): 1.0}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_trace_from_the_http_request_through_the_queued_task_to_every_node(spans):
+    """An agentic run submitted with ``Prefer: respond-async`` and run by a task worker
+    (its task function, here): the request's span, the task's, the run's and one per
+    node are one trace, each under the one before."""
+    from django.core.cache import cache
+
+    from backend.llm.models import Run
+    from backend.llm.observability import instrument_django
+    from backend.llm.runs import get_run_service
+    from backend.llm.runs.worker import execute_run
+    from tests import api_support
+    from tests.test_api import client_for, make_user
+
+    instrument_django()
+    cache.clear()
+    spans.clear()
+    body = {
+        "feature": "pillars",
+        "operation": "evaluate",
+        "mode": "agentic",
+        "data": {"pillars": [PILLAR, {"name": "Story", "description": "Runs tell stories"}]},
+    }
+    with override_settings(LLM_ORCHESTRATOR_FACTORY="tests.api_support.fake_orchestrator"):
+        get_run_service.cache_clear()
+        api_support.OVERRIDE.clear()
+        try:
+            client = client_for(make_user("traced"))
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr("backend.llm.runs.queue.enqueue", lambda run: None)
+                answer = client.post(
+                    "/api/llm/execute/", body, format="json", HTTP_PREFER="respond-async"
+                )
+            assert answer.status_code == 202
+            run_id = answer.json()["run_id"]
+            assert Run.objects.get(pk=run_id).trace_context.get("traceparent")
+            assert execute_run.call(run_id) == "succeeded"
+        finally:
+            get_run_service.cache_clear()
+            from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+            DjangoInstrumentor().uninstrument()  # its middleware is process-wide
+    finished = {span.name: span for span in spans.get_finished_spans()}
+    (request,) = [span for name, span in finished.items() if "execute" in name]
+    task, run = finished["llm.task"], finished["llm.run"]
+    nodes = [span for name, span in finished.items() if name.startswith("llm.node ")]
+    assert len({span.context.trace_id for span in [request, task, run, *nodes]}) == 1
+    assert task.parent.span_id == request.context.span_id
+    assert run.parent.span_id == task.context.span_id
+    agents = {span.attributes["llm.node"] for span in nodes}
+    assert {"agent:completeness", "agent:contradictions"} <= agents

@@ -58,6 +58,9 @@ class Run(models.Model):
     deadline_at = models.DateTimeField(null=True, blank=True)
     #: Nodes finished so far, while running: [{node, model_id, duration_ms, status}, ...].
     progress = models.JSONField(default=list, blank=True)
+    #: The trace of the request that submitted it (W3C ``traceparent``), so that a task
+    #: worker's spans of the run join that trace; empty when tracing is off.
+    trace_context = models.JSONField(default=dict, blank=True)
     # Every time of a run comes from the database's clock, never a process's: workers on
     # machines whose clocks disagree still agree on which leases and deadlines passed.
     created_at = models.DateTimeField(db_default=Now())

@@ -12,7 +12,13 @@ from ._events import (
     throttled,
 )
 from ._logs import JsonFormatter, RunIdFilter, current_run_id
-from ._tracing import configure_tracing, current_trace_id
+from ._tracing import (
+    configure_tracing,
+    continued_trace,
+    current_trace_id,
+    instrument_django,
+    trace_carrier,
+)
 
 __all__ = [
     "JsonFormatter",
@@ -20,12 +26,15 @@ __all__ = [
     "RunTelemetry",
     "cancelled",
     "configure_tracing",
+    "continued_trace",
     "current_run_id",
     "current_trace_id",
     "fell_back",
     "handed_back",
+    "instrument_django",
     "lease_lapsed",
     "rejected",
     "retry_scheduled",
     "throttled",
+    "trace_carrier",
 ]

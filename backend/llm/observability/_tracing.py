@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -23,10 +24,13 @@ if TYPE_CHECKING:
 __all__ = [
     "activate",
     "configure_tracing",
+    "continued_trace",
     "current_trace_id",
     "deactivate",
     "end_run_span",
+    "instrument_django",
     "start_run_span",
+    "trace_carrier",
 ]
 
 _NS = 1_000_000_000
@@ -69,6 +73,7 @@ def configure_tracing() -> bool:
     provider = TracerProvider(resource=resource)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
+    instrument_django()
     return True
 
 
@@ -96,6 +101,40 @@ def deactivate(token: object | None) -> None:
 
     with contextlib.suppress(ValueError):  # ended in another context than it started
         context.detach(token)  # type: ignore[arg-type]
+
+
+def trace_carrier() -> dict[str, str]:
+    """The current trace context as W3C headers (empty when tracing is off)."""
+    if not _tracing_on():
+        return {}
+    from opentelemetry import propagate
+
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+@contextlib.contextmanager
+def continued_trace(carrier: dict[str, str], name: str, **attributes: Any) -> Iterator[None]:
+    """A span ``name`` (current while the block runs) in the trace ``carrier`` was taken
+    from: a task worker's work joins the request that queued it."""
+    if not _tracing_on():
+        yield
+        return
+    from opentelemetry import propagate
+
+    parent = propagate.extract(carrier or {})
+    with _tracer().start_as_current_span(name, context=parent, attributes=attributes):
+        yield
+
+
+def instrument_django() -> None:
+    """Spans for Django's requests (OpenTelemetry's instrumentation), once."""
+    from opentelemetry.instrumentation.django import DjangoInstrumentor
+
+    instrumentor = DjangoInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument()
 
 
 def start_run_span(run_id: str, operation: str, mode: str, model: str | None) -> Span | None:

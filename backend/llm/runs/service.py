@@ -139,6 +139,7 @@ class RunService:
             "idempotency_key": idempotency_key,
             "request_hash": request_hash(request),
             "background": background,
+            "trace_context": observability.trace_carrier() if background else {},
         }
 
     # -- running ---------------------------------------------------------------------

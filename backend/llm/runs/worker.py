@@ -14,6 +14,7 @@ from typing import Any
 from django.db import DatabaseError, connection
 from django_tasks import task
 
+from .. import observability
 from .._every import AtMostEvery
 from ..models import Run
 from . import queue
@@ -35,7 +36,10 @@ def execute_run(run_id: str) -> str:
     if run is None:
         return "missing"
     try:
-        with _stop_on_signal() as stopping:
+        with (
+            observability.continued_trace(run.trace_context, "llm.task", **{"llm.run_id": run_id}),
+            _stop_on_signal() as stopping,
+        ):
             return get_run_service().run(run, stop=stopping).status
     except ProcessStoppingError:
         # Handed back (or never started): queued again for another worker. A second task
