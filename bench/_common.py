@@ -58,3 +58,9 @@ def latency_orchestrator() -> Any:
 
     delay = float(os.environ.get("BENCH_MODEL_LATENCY_S", "0.1"))
     return LLMOrchestrator(model_manager=manager_for(TestModel(delay_s=delay)))
+
+
+def load_line() -> str:
+    """The machine's load beside the figures (a shared machine's numbers move with it)."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"

@@ -15,7 +15,7 @@ import operator
 import time
 from typing import Annotated, Any
 
-from _common import median, summary, timed
+from _common import load_line, median, summary, timed
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
@@ -159,6 +159,7 @@ def embedded(runs: int) -> None:
 
 
 def main() -> None:
+    print(load_line())
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--embedded-runs", type=int, default=3)

@@ -8,7 +8,7 @@ import argparse
 import os
 import tempfile
 
-from _common import median, summary, test_model_orchestrator, timed
+from _common import load_line, median, summary, test_model_orchestrator, timed
 
 DB = tempfile.NamedTemporaryFile(suffix=".sqlite3", delete=False)  # noqa: SIM115 - lives for the run
 os.environ["SQLITE_PATH"] = DB.name
@@ -35,6 +35,7 @@ PAYLOAD = {
 
 
 def main() -> None:
+    print(load_line())
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()

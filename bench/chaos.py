@@ -42,7 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT
+from _common import ROOT, load_line
 
 os.environ["DJANGO_SETTINGS_MODULE"] = "backend.settings"
 if not os.environ.get("DATABASE_URL"):
@@ -284,6 +284,7 @@ def _run_name(request: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    print(load_line())
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=180.0, help="of chaos")

@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypedDict
 
-from _common import ROOT
+from _common import ROOT, load_line
 
 from backend.llm import setup
 
@@ -100,6 +100,7 @@ async def measure(side: Side, n: int) -> tuple[float, float]:
 
 
 def main() -> None:
+    print(load_line())
     asyncio.run(amain())
 
 

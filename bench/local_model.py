@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from _common import median, percentile
+from _common import load_line, median, percentile
 
 from backend.llm import setup
 
@@ -27,6 +27,7 @@ OPERATIONS = {op: data for op, data in EXAMPLES.items() if op != "evaluate"}
 
 
 def main() -> None:
+    print(load_line())
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from _common import ROOT
+from _common import ROOT, load_line
 
 from backend.llm import setup
 
@@ -60,6 +60,7 @@ def measure(call: Callable[[LLMRequest], object], varied: bool, calls: int) -> f
 
 
 def main() -> None:
+    print(load_line())
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=1000)
     args = parser.parse_args()

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any, TypedDict
 
-from _common import median, summary, timed
+from _common import load_line, median, summary, timed
 
 from backend.llm import setup
 
@@ -89,6 +89,7 @@ def observed() -> Iterator[None]:
 
 
 def main() -> None:
+    print(load_line())
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()

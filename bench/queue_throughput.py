@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from _common import ROOT
+from _common import ROOT, load_line
 
 BENCH = Path(__file__).resolve().parent
 os.environ["DJANGO_SETTINGS_MODULE"] = "queue_settings"
@@ -119,6 +119,7 @@ def added_latency(user: User, samples: int) -> tuple[float, float]:
 
 
 def main() -> None:
+    print(load_line())
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=60)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
