@@ -104,6 +104,31 @@ def test_importing_the_packages_has_no_side_effects(project_copy):
     assert result.returncode == 0, result.stderr
 
 
+#: What ``import backend.llm`` must not load: tracing clients, the HTTP client's command
+#: line (rich), vendor SDKs. Each is imported when first used.
+NOT_ON_IMPORT = (
+    "langsmith",
+    "langchain_core.tracers",
+    "rich",
+    "httpx",
+    "openai",
+    "google",
+    "ollama",
+)
+
+
+@pytest.mark.processes
+def test_importing_the_core_loads_no_sdk_tracer_or_cli(project_copy):
+    code = (
+        "import sys, backend.llm\n"
+        f"loaded = [m for m in sys.modules if m.startswith({NOT_ON_IMPORT!r})]\n"
+        "print(sorted({m.split('.')[0] for m in loaded}))\n"
+    )
+    result = run_python(["-c", code], cwd=project_copy)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 @pytest.mark.processes
 def test_a_feature_handlers_module_may_build_an_orchestrator_while_django_loads(
     tmp_path, project_copy

@@ -12,21 +12,21 @@ table, then fallbacks (httpx, the builtins).
 from __future__ import annotations
 
 import builtins
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
-import httpx
 from langchain_core import exceptions as lc
 
 from .. import exceptions as errors
 from ..retry import exception_chain, retry_after_s
 
 __all__ = [
-    "FALLBACK_ERROR_MAP",
     "STANDARD_ERROR_MAP",
     "ErrorMap",
     "ErrorTarget",
+    "fallback_error_map",
     "from_status",
     "http_status",
     "redact",
@@ -84,17 +84,26 @@ STANDARD_ERROR_MAP: dict[type[BaseException], ErrorTarget] = {
     lc.ModelRefusalError: errors.ProviderError,
 }
 
-FALLBACK_ERROR_MAP: dict[type[BaseException], ErrorTarget] = {
-    lc.ModelError: errors.ProviderError,
-    lc.OutputParserException: errors.ProviderError,
-    httpx.TimeoutException: errors.TimeoutError,
-    httpx.ConnectError: errors.ModelUnavailableError,
-    httpx.HTTPStatusError: errors.ProviderError,
-    httpx.HTTPError: errors.ProviderError,
-    builtins.TimeoutError: errors.TimeoutError,
-    builtins.ConnectionError: errors.ModelUnavailableError,
-    builtins.MemoryError: errors.InsufficientResourcesError,
-}
+
+@functools.cache
+def fallback_error_map() -> dict[type[BaseException], ErrorTarget]:
+    """LangChain's base classes, the HTTP client's and the builtins: what is left when no
+    vendor or standard entry matched. Built on first use: importing httpx pulls in its
+    command line (and ``rich``) for nothing until an error is translated."""
+    import httpx
+
+    return {
+        lc.ModelError: errors.ProviderError,
+        lc.OutputParserException: errors.ProviderError,
+        httpx.TimeoutException: errors.TimeoutError,
+        httpx.ConnectError: errors.ModelUnavailableError,
+        httpx.HTTPStatusError: errors.ProviderError,
+        httpx.HTTPError: errors.ProviderError,
+        builtins.TimeoutError: errors.TimeoutError,
+        builtins.ConnectionError: errors.ModelUnavailableError,
+        builtins.MemoryError: errors.InsufficientResourcesError,
+    }
+
 
 _KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-]{8,}|AIza[0-9A-Za-z_\-]{20,})")
 
@@ -123,7 +132,7 @@ def _classify(exc: BaseException, table: ErrorMap, overrides: ErrorMap) -> Error
         _lookup(exc, overrides)
         or _lookup(exc, STANDARD_ERROR_MAP)
         or _lookup(exc, table)
-        or _lookup(exc, FALLBACK_ERROR_MAP)
+        or _lookup(exc, fallback_error_map())
         or errors.ProviderError
     )
 

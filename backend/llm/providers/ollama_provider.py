@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-import httpx
 from pydantic_settings import SettingsConfigDict
 
 from .. import exceptions as errors
@@ -26,34 +24,6 @@ class OllamaSettings(ProviderSettings):
     model_config = SettingsConfigDict(env_prefix="OLLAMA_")
 
     base_url: str = "http://localhost:11434"
-
-
-#: When the blocking call in progress on this thread must end (``time.monotonic()``).
-_CALL_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
-    "ollama_call_deadline", default=None
-)
-
-
-class _DeadlineTransport(httpx.HTTPTransport):
-    """Caps each request's timeouts at the time left before the call's deadline: the
-    ``ollama`` client takes no timeout per call, only one for its whole client."""
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        deadline = _CALL_DEADLINE.get()
-        if deadline is not None:
-            left = max(deadline - time.monotonic(), 0.001)
-            timeouts = request.extensions.get("timeout", {})
-            request.extensions["timeout"] = {
-                phase: left if limit is None else min(limit, left)
-                for phase, limit in {
-                    "connect": None,
-                    "read": None,
-                    "write": None,
-                    "pool": None,
-                    **timeouts,
-                }.items()
-            }
-        return super().handle_request(request)
 
 
 def ollama_error_map() -> ErrorMap:
@@ -83,14 +53,19 @@ class OllamaProvider(BaseProvider):
         if timeout_s is None:
             yield {}
             return
-        token = _CALL_DEADLINE.set(time.monotonic() + timeout_s)
+        from ._ollama_transport import CALL_DEADLINE
+
+        token = CALL_DEADLINE.set(time.monotonic() + timeout_s)
         try:
             yield {}
         finally:
-            _CALL_DEADLINE.reset(token)
+            CALL_DEADLINE.reset(token)
 
     def _create_chat_model(self, model_name: str, settings: ModelSettings) -> BaseChatModel:
+        import httpx
         from langchain_ollama import ChatOllama
+
+        from ._ollama_transport import DeadlineTransport
 
         return ChatOllama(
             model=model_name,
@@ -98,7 +73,7 @@ class OllamaProvider(BaseProvider):
             num_predict=settings.max_tokens,
             temperature=settings.temperature,
             client_kwargs={"timeout": settings.timeout_s},
-            sync_client_kwargs={"transport": self.sync_client(_DeadlineTransport())},
+            sync_client_kwargs={"transport": self.sync_client(DeadlineTransport())},
             # Built for an event loop: its connections close with that loop.
             async_client_kwargs={"transport": self.loop_client(httpx.AsyncHTTPTransport)},
         )

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.messages import AIMessage, BaseMessage
-from langchain_core.runnables import RunnableSequence
 from langchain_core.utils.json import parse_json_markdown
 
 if TYPE_CHECKING:
@@ -87,6 +86,8 @@ class StructuredModel:
     def bind(cls, chat: BaseChatModel, schema: dict[str, Any], method: str) -> StructuredModel:
         wrapped = chat.with_structured_output(schema, method=method)
         # Every integration returns ``bound_model | parser``: keep the bound model.
+        from langchain_core.runnables import RunnableSequence  # with tracers: only when used
+
         if not isinstance(wrapped, RunnableSequence):
             raise TypeError(f"{type(chat).__name__}.with_structured_output is not model | parser")
         return cls(wrapped.first, method)
