@@ -198,3 +198,39 @@ def test_gunicorn_replaces_a_worker_after_its_max_requests_without_failing_one()
         assert _gunicorn_worker(started[0].pid) != first
     finally:
         stop_servers(started)
+
+
+def test_a_model_built_for_a_loop_closes_its_blocking_and_async_clients_with_it():
+    """Ollama's model opens a blocking transport and an async one: at the loop's end
+    each is closed its own way (an async ``aclose`` on a blocking client would fail and
+    leave the rest open)."""
+    from backend.llm.providers._clients import ModelCache
+
+    closed: list[str] = []
+
+    class Blocking:
+        def close(self) -> None:
+            closed.append("blocking")
+
+    class Async:
+        async def aclose(self) -> None:
+            closed.append("async")
+
+    class Model:
+        pass
+
+    cache = ModelCache()
+
+    async def build_and_end() -> None:
+        loop = asyncio.get_running_loop()
+
+        def model() -> object:
+            cache.opened(Blocking())
+            cache.opened(Async(), is_async=True)
+            return Model()
+
+        cache.get("ollama", model, loop)
+        await cache.aclose_loop(loop)
+
+    asyncio.run(build_and_end())
+    assert sorted(closed) == ["async", "blocking"]

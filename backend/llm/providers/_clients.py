@@ -12,6 +12,7 @@ clients, with their event loop, whichever comes first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import weakref
 from collections import OrderedDict
@@ -28,20 +29,19 @@ MAX_CACHED_MODELS = 32
 _Loop = asyncio.AbstractEventLoop
 
 
-def _close(clients: list[Any], loop: _Loop | None) -> None:
+#: A client a model opened, and whether it is async (closed in its event loop).
+_Opened = tuple[Any, bool]
+
+
+def _close(clients: list[_Opened], loop: _Loop | None) -> None:
     """Close ``clients`` of a model nobody uses any more: blocking ones here, async ones
     in their loop (if it still runs; a closed loop closed them already)."""
-    if loop is None:
-        for client in clients:
+    for client, is_async in clients:
+        if not is_async:
             client.close()
-        return
-    if loop.is_closed():
-        return
-    for client in clients:
-        try:
-            loop.call_soon_threadsafe(_aclose_in_loop, client)
-        except RuntimeError:  # the loop closed meanwhile
-            return
+        elif loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(_aclose_in_loop, client)
 
 
 def _aclose_in_loop(client: Any) -> None:
@@ -71,7 +71,7 @@ class ModelCache:
         self._loop_finalizers: weakref.WeakKeyDictionary[_Loop, list[weakref.finalize[Any, Any]]]
         self._loop_finalizers = weakref.WeakKeyDictionary()
         # What the model being built opens, and the loop it is built for (None: blocking).
-        self._opening: list[Any] | None = None
+        self._opening: list[_Opened] | None = None
         self.building_for: _Loop | None = None
 
     def __len__(self) -> int:
@@ -116,14 +116,15 @@ class ModelCache:
                 cache.popitem(last=False)
             return model
 
-    def opened(self, client: T) -> T:
-        """Note ``client`` as opened by the model being built."""
+    def opened(self, client: T, *, is_async: bool = False) -> T:
+        """Note ``client`` as opened by the model being built: blocking (``close()``) or
+        async (``aclose()``, in the loop the model is built for)."""
         if self._opening is None:
             raise RuntimeError("Clients are opened while a model is being built.")
-        self._opening.append(client)
+        self._opening.append((client, is_async))
         return client
 
-    def _close_with(self, model: Any, clients: list[Any], loop: _Loop | None) -> None:
+    def _close_with(self, model: Any, clients: list[_Opened], loop: _Loop | None) -> None:
         finalizer = weakref.finalize(model, _close, clients, loop)
         finalizer.atexit = False
         if loop is None:
@@ -151,5 +152,8 @@ class ModelCache:
         for detached in pending:
             if detached is not None:
                 _model, _function, (clients, _loop), _kwargs = detached
-                for client in clients:
-                    await client.aclose()
+                for client, is_async in clients:
+                    if is_async:
+                        await client.aclose()
+                    else:
+                        client.close()

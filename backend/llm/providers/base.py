@@ -137,7 +137,7 @@ class BaseProvider(ABC):
         every second ``asyncio.run``)."""
         if self.models.building_for is None:
             return None
-        return self.models.opened(factory())
+        return self.models.opened(factory(), is_async=True)
 
     async def aclose_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Close the clients opened for ``loop`` and forget its models."""
