@@ -70,3 +70,20 @@ def project_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the project (no ``.venv``, ``.env`` or database), where a test starts
     what a user would start, reading that copy's ``.env`` and database."""
     return copy_project(tmp_path_factory.mktemp("project"))
+
+
+@pytest.fixture
+def fake_run_service() -> Iterator[None]:
+    """The run service (and the API) on ``tests.api_support``'s fake orchestrator, built
+    fresh for the test; ``api_support.OVERRIDE`` cleared before and after."""
+    from django.test import override_settings
+
+    from backend.llm.runs import get_run_service
+    from tests import api_support
+
+    api_support.OVERRIDE.clear()
+    with override_settings(LLM_ORCHESTRATOR_FACTORY="tests.api_support.fake_orchestrator"):
+        get_run_service.cache_clear()
+        yield
+        get_run_service.cache_clear()
+    api_support.OVERRIDE.clear()

@@ -7,10 +7,11 @@ from __future__ import annotations
 import email
 import json
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from backend.llm.loopback import serving
 
 __all__ = ["LangSmithDouble", "langsmith_double"]
 
@@ -86,14 +87,6 @@ class LangSmithDouble(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}"
 
 
-@contextmanager
-def langsmith_double() -> Iterator[LangSmithDouble]:
-    server = LangSmithDouble()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+def langsmith_double() -> AbstractContextManager[LangSmithDouble]:
+    """The double, answering from a thread of its own until the block ends."""
+    return serving(LangSmithDouble())

@@ -17,7 +17,6 @@ from django.test import override_settings
 from django_tasks_db.models import DBTaskResult
 
 from backend.llm.models import Run
-from tests import api_support
 from tests.api_support import VALID
 from tests.environment import ROOT, user_environment
 from tests.test_api import EXECUTE, client_for, make_user
@@ -33,15 +32,8 @@ AGENTIC = {
 
 
 @pytest.fixture(autouse=True)
-def fake_model() -> Iterator[None]:
-    api_support.OVERRIDE.clear()
-    with override_settings(LLM_ORCHESTRATOR_FACTORY="tests.api_support.fake_orchestrator"):
-        from backend.llm.runs import get_run_service
-
-        get_run_service.cache_clear()
-        yield
-        get_run_service.cache_clear()
-    api_support.OVERRIDE.clear()
+def fake_model(fake_run_service: None) -> None:
+    """Every test here runs on the fake orchestrator (``conftest.fake_run_service``)."""
 
 
 def submit(client: Any, body: dict[str, Any] = EXECUTE, **headers: Any) -> Any:

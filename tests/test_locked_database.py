@@ -7,7 +7,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +14,6 @@ from django.db import connection
 from django.test import override_settings
 
 from backend.llm.models import ThrottleCount
-from tests import api_support
 from tests.test_api import EXECUTE, client_for, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,18 +24,10 @@ sqlite_only = pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True)
-def fake_model() -> Iterator[None]:
+def fake_model(fake_run_service: None) -> None:
     from django.core.cache import cache
 
-    from backend.llm.runs import get_run_service
-
-    api_support.OVERRIDE.clear()
-    cache.clear()
-    with override_settings(LLM_ORCHESTRATOR_FACTORY="tests.api_support.fake_orchestrator"):
-        get_run_service.cache_clear()
-        yield
-        get_run_service.cache_clear()
-    api_support.OVERRIDE.clear()
+    cache.clear()  # throttle counts
 
 
 class WriteLock:

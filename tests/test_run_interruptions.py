@@ -7,21 +7,18 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import override_settings
 
 from backend.llm import LLMOrchestrator
 from backend.llm import exceptions as errors
 from backend.llm.models import Run
-from backend.llm.runs import ProcessStoppingError, RunService, get_run_service
+from backend.llm.runs import ProcessStoppingError, RunService
 from backend.llm.runs.worker import _Stopping
 from backend.llm.testing import CallInfo, FunctionModel, manager_for
 from backend.llm.types import LLMRequest
-from tests import api_support
 
 AGENTIC = {
     "feature": "pillars",
@@ -32,13 +29,8 @@ AGENTIC = {
 
 
 @pytest.fixture(autouse=True)
-def fake_model() -> Iterator[None]:
-    api_support.OVERRIDE.clear()
-    with override_settings(LLM_ORCHESTRATOR_FACTORY="tests.api_support.fake_orchestrator"):
-        get_run_service.cache_clear()
-        yield
-        get_run_service.cache_clear()
-    api_support.OVERRIDE.clear()
+def fake_model(fake_run_service: None) -> None:
+    """Every test here runs on the fake orchestrator (``conftest.fake_run_service``)."""
 
 
 def test_a_signal_inside_a_database_call_stops_the_run_right_after_it():

@@ -4,14 +4,12 @@ ones, and a run's deadline counts from its submission across every attempt."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db.models.functions import Now
-from django.test import override_settings
 
 from backend.llm import exceptions as errors
 from backend.llm._dbtime import database_now, now_plus
@@ -31,13 +29,8 @@ VALIDATE = LLMRequest(
 
 
 @pytest.fixture(autouse=True)
-def fake_model() -> Iterator[None]:
-    api_support.OVERRIDE.clear()
-    with override_settings(LLM_ORCHESTRATOR_FACTORY="tests.api_support.fake_orchestrator"):
-        get_run_service.cache_clear()
-        yield
-        get_run_service.cache_clear()
-    api_support.OVERRIDE.clear()
+def fake_model(fake_run_service: None) -> None:
+    """Every test here runs on the fake orchestrator (``conftest.fake_run_service``)."""
 
 
 def _user(name: str) -> Any:
