@@ -59,6 +59,7 @@ bench: setup
 	$(RUN) python bench/concurrency.py
 	$(RUN) python bench/queue_throughput.py
 	$(RUN) python bench/memory.py
+	$(RUN) python bench/fresh_loop.py
 	$(RUN) python bench/chaos.py
 
 clean:

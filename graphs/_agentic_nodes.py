@@ -8,7 +8,6 @@ the model manager come from the run context.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -16,6 +15,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
 
 from backend.llm import exceptions as errors
+from backend.llm._threads import off_loop
 from backend.llm.context import RunContext
 from backend.llm.operation_handler import DEFAULT_SYSTEM_PROMPT
 from backend.llm.plans import AgentPlan, AgentSpec, single_agent_plan
@@ -108,7 +108,7 @@ def agent_node(plan: AgentPlan | None, name: str | None) -> Runnable[Any, Any]:
 
     async def arun(state: OrchestratorInput) -> dict[str, Any]:
         # Set-up may read configuration and build providers (files, env): off the loop.
-        agent = await asyncio.to_thread(start, state)
+        agent = await off_loop(start, state)
         try:
             return agent.succeeded(*await arun_node(agent.call, agent.retrying))
         except Exception as error:
@@ -179,9 +179,9 @@ def cross_check_node(plan: AgentPlan) -> Runnable[Any, Any]:
             return review.failed(error)
 
     async def arun(state: AgenticState) -> dict[str, Any]:
-        review = await asyncio.to_thread(_Review, plan, state)
+        review = await off_loop(_Review, plan, state)
         try:
-            retrying = await asyncio.to_thread(review.retrying)
+            retrying = await off_loop(review.retrying)
             return review.reviewed(*await arun_node(review.build, retrying))
         except errors.LLMOrchestratorError as error:
             return review.failed(error)

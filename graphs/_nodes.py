@@ -22,6 +22,7 @@ from backend.llm._structured import (
     invoke_structured,
     structured_model,
 )
+from backend.llm._threads import off_loop
 from backend.llm.context import RunContext
 from backend.llm.pricing import PriceTable
 from backend.llm.providers import ModelSettings, ResolvedModel, StructuredModel
@@ -192,7 +193,7 @@ async def arun_node(
     while True:
         retrying.next_try()
         try:
-            call, structured = await asyncio.to_thread(prepare)
+            call, structured = await off_loop(prepare)
             result = await ainvoke_structured(
                 call.model,
                 call.messages,

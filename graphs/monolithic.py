@@ -5,11 +5,11 @@ START -> generate -> END
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from langgraph.graph import END, START
 
+from backend.llm._threads import off_loop
 from backend.llm.operation_handler import BaseOperationHandler
 from backend.llm.retry import Retrying
 from graphs._nodes import (
@@ -51,7 +51,7 @@ def generate(state: OrchestratorState) -> dict[str, Any]:
 
 async def agenerate(state: OrchestratorState) -> dict[str, Any]:
     # Set-up may read configuration and build providers (files, env): off the loop.
-    handler, retrying = await asyncio.to_thread(_start, state)
+    handler, retrying = await off_loop(_start, state)
     value, metrics = await arun_node(lambda model: _call(state, model), retrying)
     return {"results": handler.to_results(value), "nodes": [metrics]}
 

@@ -10,7 +10,6 @@ deadline) expires.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -23,6 +22,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 
 from ._dbtime import now_plus
+from ._threads import off_loop
 from .limits import ProviderLimits, RateLimit
 from .models import ProviderCallSlot, ProviderRate
 
@@ -121,10 +121,10 @@ class SharedProviderLimits(ProviderLimits):
     # Database calls never run on an event loop: on a thread of the loop's executor,
     # whose connection is closed after each (those threads outlive every run).
     async def _atry_take(self, deadline: float | None) -> object | None:
-        return await asyncio.to_thread(_closing_connection, self._try_take, deadline)
+        return await off_loop(_closing_connection, self._try_take, deadline)
 
     async def _arelease(self, ticket: object) -> None:
-        await asyncio.to_thread(_closing_connection, self._release, ticket)
+        await off_loop(_closing_connection, self._release, ticket)
 
 
 def _closing_connection(function: Callable[[T], R], argument: T) -> R:

@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 from . import exceptions as errors
 from ._schema import model_schema
+from ._threads import off_loop
 from .providers.base import BaseProvider, ModelSettings
 from .providers.structured import InvalidAnswerError, StructuredModel
 
@@ -175,10 +176,10 @@ class CallRecords:
                 output = await structured.runnable.ainvoke(messages, **options)
             except Exception as exc:
                 outcome = failure(exc)
-                await asyncio.to_thread(finish, key, described, started, **outcome)
+                await off_loop(finish, key, described, started, **outcome)
                 raise
             dumped = _output_dump(output, structured)
-            await asyncio.to_thread(finish, key, described, started, output=dumped)
+            await off_loop(finish, key, described, started, output=dumped)
             return output
 
         runnable = RunnableLambda(call, afunc=acall, name="recorded_model")
