@@ -156,24 +156,32 @@ def run_node(
     value and the node's metrics (a dict, so that checkpoints stay JSON). The final error
     is raised; ``retrying`` keeps the log of the tries and fallbacks."""
     started = time.perf_counter()
-    while True:
-        retrying.next_try()
-        try:
-            call = build(retrying.model_id)
-            call.model.provider.prepare()
-            result = invoke_structured(
-                call.model,
-                call.messages,
-                call.schema,
-                call.settings,
-                retries=call.retries,
-                deadline=retrying.deadline,
-                interrupt=retrying.interrupt,
-            )
-        except errors.LLMOrchestratorError as error:
-            retrying.sleep(_next_step(retrying, error))
-            continue
-        return result.value, call.metrics(result, started, retrying)
+    with observability.node_span() as span:
+        while True:
+            retrying.next_try()
+            try:
+                call = build(retrying.model_id)
+                span.start(call.node)
+                call.model.provider.prepare()
+                with observability.model_call_span(
+                    call.node, call.model.model_id, retrying.tries
+                ) as record:
+                    result = invoke_structured(
+                        call.model,
+                        call.messages,
+                        call.schema,
+                        call.settings,
+                        retries=call.retries,
+                        deadline=retrying.deadline,
+                        interrupt=retrying.interrupt,
+                    )
+                    record(result.usage, result.attempts)
+            except errors.LLMOrchestratorError as error:
+                retrying.sleep(_next_step(retrying, error))
+                continue
+            metrics = call.metrics(result, started, retrying)
+            span.finish(metrics)
+            return result.value, metrics
 
 
 async def arun_node(
@@ -190,24 +198,32 @@ async def arun_node(
         call.model.provider.prepare()
         return call, structured_model(call.model, call.schema, call.settings, loop)
 
-    while True:
-        retrying.next_try()
-        try:
-            call, structured = await off_loop(prepare)
-            result = await ainvoke_structured(
-                call.model,
-                call.messages,
-                call.schema,
-                call.settings,
-                retries=call.retries,
-                deadline=retrying.deadline,
-                structured=structured,
-                interrupt=retrying.interrupt,
-            )
-        except errors.LLMOrchestratorError as error:
-            await retrying.asleep(_next_step(retrying, error))
-            continue
-        return result.value, call.metrics(result, started, retrying)
+    with observability.node_span() as span:
+        while True:
+            retrying.next_try()
+            try:
+                call, structured = await off_loop(prepare)
+                span.start(call.node)
+                with observability.model_call_span(
+                    call.node, call.model.model_id, retrying.tries
+                ) as record:
+                    result = await ainvoke_structured(
+                        call.model,
+                        call.messages,
+                        call.schema,
+                        call.settings,
+                        retries=call.retries,
+                        deadline=retrying.deadline,
+                        structured=structured,
+                        interrupt=retrying.interrupt,
+                    )
+                    record(result.usage, result.attempts)
+            except errors.LLMOrchestratorError as error:
+                await retrying.asleep(_next_step(retrying, error))
+                continue
+            metrics = call.metrics(result, started, retrying)
+            span.finish(metrics)
+            return result.value, metrics
 
 
 def _next_step(retrying: Retrying, error: errors.LLMOrchestratorError) -> float:

@@ -206,6 +206,16 @@ def test_an_agentic_run_is_one_trace_with_a_span_per_agent(spans):
     assert run.attributes["gen_ai.usage.output_tokens"] == usage.output_tokens
     assert sum(span.attributes["gen_ai.usage.input_tokens"] for span in nodes) == usage.input_tokens
     assert all(span.attributes["gen_ai.provider.name"] == "test" for span in nodes)
+    calls = [span for span in finished if span.name.startswith("chat ")]
+    node_ids = {span.context.span_id: span for span in nodes}
+    assert len(calls) == len(nodes)  # one try each
+    for call in calls:
+        node = node_ids[call.parent.span_id]  # each model call inside its node's span
+        assert call.attributes["llm.node"] == node.attributes["llm.node"]
+        assert call.attributes["gen_ai.request.model"] == "test:default"
+    assert (
+        sum(call.attributes["gen_ai.usage.output_tokens"] for call in calls) == usage.output_tokens
+    )
 
 
 def test_a_failed_run_span_carries_the_error_type_and_no_secret(spans):
@@ -214,9 +224,12 @@ def test_a_failed_run_span_carries_the_error_type_and_no_secret(spans):
         _scripted(deque(["auth"])).execute(
             _request().model_copy(update={"data": {**PILLAR, "description": "sk-canary-123"}})
         )
-    (run,) = spans.get_finished_spans()
+    finished = spans.get_finished_spans()
+    (run,) = [span for span in finished if span.name == "llm.run"]
+    (call,) = [span for span in finished if span.name.startswith("chat ")]
     assert run.attributes["error.type"] == "authentication_error"
-    assert "sk-canary-123" not in json.dumps(dict(run.attributes))
+    assert call.attributes["error.type"] == "authentication_error"
+    assert "sk-canary-123" not in json.dumps([dict(span.attributes) for span in finished])
 
 
 class _Collector(BaseHTTPRequestHandler):

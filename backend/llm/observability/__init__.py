@@ -17,6 +17,8 @@ from ._tracing import (
     continued_trace,
     current_trace_id,
     instrument_django,
+    model_call_span,
+    node_span,
     trace_carrier,
 )
 
@@ -33,6 +35,8 @@ __all__ = [
     "handed_back",
     "instrument_django",
     "lease_lapsed",
+    "model_call_span",
+    "node_span",
     "rejected",
     "retry_scheduled",
     "throttled",

@@ -1,12 +1,10 @@
-"""OpenTelemetry traces, opt-in: a span per run (``llm.run``) and one per graph node
-(agents included) following the GenAI semantic conventions. Off, and costing one check
-per run, unless a tracer provider is installed: ``configure_tracing()`` installs one that
-exports over OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (the usual ``OTEL_*``
-variables apply), or a caller (a test, an APM agent) sets its own.
-
-Node spans are written when the run ends, from the node metrics (their real start and
-end times): nothing is added to the nodes' own path. No prompt or answer text is put in a
-span; never a secret.
+"""OpenTelemetry traces, opt-in: a span per run (``llm.run``), one per graph node that
+calls a model (agents included), and one per call to a model (each try), following the
+GenAI semantic conventions. Off, and costing one check per span, unless a tracer
+provider is installed: ``configure_tracing()`` installs one that exports over OTLP/HTTP
+when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set (the usual ``OTEL_*`` variables apply), or a
+caller (a test, an APM agent) sets its own. No prompt or answer text is put in a span;
+never a secret.
 """
 
 from __future__ import annotations
@@ -22,6 +20,7 @@ if TYPE_CHECKING:
     from ..types import LLMResponse
 
 __all__ = [
+    "NodeSpan",
     "activate",
     "configure_tracing",
     "continued_trace",
@@ -29,6 +28,8 @@ __all__ = [
     "deactivate",
     "end_run_span",
     "instrument_django",
+    "model_call_span",
+    "node_span",
     "start_run_span",
     "trace_carrier",
 ]
@@ -159,7 +160,6 @@ def end_run_span(span: Span | None, response: LLMResponse | None, error: Any = N
     """Close the run span with the outcome, and write a child span per node."""
     if span is None:
         return
-    from opentelemetry import trace
     from opentelemetry.trace import Status, StatusCode
 
     if response is not None:
@@ -170,10 +170,6 @@ def end_run_span(span: Span | None, response: LLMResponse | None, error: Any = N
         span.set_attribute("gen_ai.usage.output_tokens", metadata.token_usage.output_tokens)
         if metadata.cost_usd is not None:
             span.set_attribute("llm.cost_usd", metadata.cost_usd)
-        tracer = _tracer()
-        parent = trace.set_span_in_context(span)
-        for node in metadata.nodes:
-            _node_span(tracer, parent, node)
     else:
         code = getattr(error, "code", type(error).__name__)
         span.set_attribute("llm.status", "failed")
@@ -182,31 +178,108 @@ def end_run_span(span: Span | None, response: LLMResponse | None, error: Any = N
     span.end()
 
 
-def _node_span(tracer: Any, parent: Any, node: Any) -> None:
+class NodeSpan:
+    """The span of one graph node (``llm.node <name>``), current from ``start`` (once the
+    node knows its name) to the end of its ``node_span`` block; its model calls nest in
+    it. Attributes come from the node's metrics when it ends."""
+
+    def __init__(self) -> None:
+        self.span: Span | None = None
+        self._active: object | None = None
+
+    def start(self, node: str) -> None:
+        if self.span is not None or not _tracing_on():
+            return
+        self.span = _tracer().start_span(f"llm.node {node}", attributes={"llm.node": node})
+        self._active = activate(self.span)
+
+    def finish(self, metrics: dict[str, Any]) -> None:
+        if self.span is None:
+            return
+        usage = metrics.get("token_usage") or {}
+        provider, _, model = str(metrics.get("model_id") or "").partition(":")
+        attributes: dict[str, Any] = {
+            "llm.attempts": metrics.get("attempts", 0),
+            "llm.retries": metrics.get("retries", 0),
+            "llm.fallbacks": len(metrics.get("fallbacks") or []),
+            "llm.retry_wait_s": sum(
+                float(entry.get("wait_s", 0)) for entry in metrics.get("retry_log") or []
+            ),
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": provider,
+            "gen_ai.request.model": str(metrics.get("model_id") or ""),
+            "gen_ai.response.model": model,
+            "gen_ai.usage.input_tokens": int(usage.get("input_tokens", 0)),
+            "gen_ai.usage.output_tokens": int(usage.get("output_tokens", 0)),
+        }
+        if metrics.get("cost_usd") is not None:
+            attributes["llm.cost_usd"] = metrics["cost_usd"]
+        self.span.set_attributes(attributes)
+
+    def fail(self, error: BaseException) -> None:
+        if self.span is not None:
+            _mark_failed(self.span, error)
+
+    def close(self) -> None:
+        if self.span is not None:
+            self.span.end()
+            deactivate(self._active)
+
+
+@contextlib.contextmanager
+def node_span() -> Iterator[NodeSpan]:
+    """The span of the node running in this block (``NodeSpan``)."""
+    span = NodeSpan()
+    try:
+        yield span
+    except BaseException as error:
+        span.fail(error)
+        raise
+    finally:
+        span.close()
+
+
+@contextlib.contextmanager
+def model_call_span(node: str, model_id: str, attempt: int) -> Iterator[Any]:
+    """A span per call to a model (``chat <model>``, the GenAI conventions' name); yields a
+    function to record the answer's token usage: ``record(usage, attempts)``."""
+    if not _tracing_on():
+        yield lambda usage, attempts: None
+        return
+    provider, _, model = model_id.partition(":")
+    span = _tracer().start_span(
+        f"chat {model_id}",
+        attributes={
+            "gen_ai.operation.name": "chat",
+            "gen_ai.provider.name": provider,
+            "gen_ai.request.model": model_id,
+            "llm.node": node,
+            "llm.try": attempt,
+        },
+    )
+
+    def record(usage: Any, attempts: int) -> None:
+        span.set_attributes(
+            {
+                "gen_ai.response.model": model,
+                "gen_ai.usage.input_tokens": usage.input_tokens,
+                "gen_ai.usage.output_tokens": usage.output_tokens,
+                "llm.attempts": attempts,  # schema repairs included
+            }
+        )
+
+    try:
+        yield record
+    except BaseException as error:
+        _mark_failed(span, error)
+        raise
+    finally:
+        span.end()
+
+
+def _mark_failed(span: Span, error: BaseException) -> None:
     from opentelemetry.trace import Status, StatusCode
 
-    provider, _, model = (node.model_id or "").partition(":")
-    attributes: dict[str, Any] = {
-        "llm.node": node.node,
-        "llm.attempts": node.attempts,
-        "llm.retries": node.retries,
-        "llm.fallbacks": len(node.fallbacks),
-        "gen_ai.operation.name": "chat",
-        "gen_ai.provider.name": provider,
-        "gen_ai.request.model": node.model_id or "",
-        "gen_ai.response.model": model,
-        "gen_ai.usage.input_tokens": node.token_usage.input_tokens,
-        "gen_ai.usage.output_tokens": node.token_usage.output_tokens,
-        "llm.retry_wait_s": sum(float(entry.get("wait_s", 0)) for entry in node.retry_log),
-    }
-    if node.cost_usd is not None:
-        attributes["llm.cost_usd"] = node.cost_usd
-    start = int((node.started_at or 0) * _NS) or None
-    span = tracer.start_span(
-        f"llm.node {node.node}", context=parent, attributes=attributes, start_time=start
-    )
-    if node.status == "failed":
-        code = (node.error or {}).get("code", "error")
-        span.set_attribute("error.type", code)
-        span.set_status(Status(StatusCode.ERROR, code))
-    span.end(end_time=int((node.finished_at or 0) * _NS) or None)
+    code = str(getattr(error, "code", type(error).__name__))
+    span.set_attribute("error.type", code)
+    span.set_status(Status(StatusCode.ERROR, code))
