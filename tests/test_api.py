@@ -508,3 +508,19 @@ def test_a_failed_run_whose_error_held_inf_and_nan_is_stored_and_read_back():
     assert stored is not None
     assert stored["context"] == {"retry_after_s": "inf", "ratio": "nan"}
     assert stored["code"] == "rate_limit_exceeded"
+
+
+def test_the_right_to_run_is_cached_and_a_revocation_applies_at_once():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user = make_user("cached")
+    client = client_for(user)
+    assert client.post("/api/llm/execute/", EXECUTE, format="json").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post("/api/llm/execute/", EXECUTE, format="json").status_code == 200
+    assert not [q for q in queries.captured_queries if "auth_permission" in q["sql"]]
+    user.user_permissions.remove(Permission.objects.get(codename="add_run"))
+    response = client.post("/api/llm/execute/", EXECUTE, format="json")
+    assert response.status_code == 403
+    assert error_of(response)["code"] == "permission_denied"

@@ -4,6 +4,7 @@ endpoint that calls a model (``/api/llm/execute/`` and the pillar actions)."""
 from __future__ import annotations
 
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.urls import reverse
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -38,13 +39,43 @@ def authenticated_user(request: Request) -> User:
 MAX_IDEMPOTENCY_KEY = 255
 
 
+#: How long a user's right to run is remembered by a process. A change of permissions or
+#: groups is seen at once by the process that made it (signals), by others within this.
+PERMISSION_CACHE_S = 30.0
+
+
 class CanExecuteRuns(BasePermission):
-    """Calling a model costs money: it needs the ``llm.add_run`` permission."""
+    """Calling a model costs money: it needs the ``llm.add_run`` permission. Django reads
+    a user's permissions (two queries) afresh on every request: the answer is cached."""
 
     message = "Running LLM operations needs the 'llm.add_run' permission."
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user and request.user.has_perm("llm.add_run"))
+        user = request.user
+        if not (user and user.is_authenticated and user.is_active):
+            return False
+        if user.is_superuser:
+            return True
+        # date_joined tells apart two users that had the same id (one deleted, one new).
+        joined = user.date_joined.timestamp() if isinstance(user, User) else 0
+        key = f"llm:can-run:{_permission_generation()}:{user.pk}:{joined}"
+        allowed = cache.get(key)
+        if allowed is None:
+            allowed = user.has_perm("llm.add_run")
+            cache.set(key, allowed, PERMISSION_CACHE_S)
+        return bool(allowed)
+
+
+def _permission_generation() -> int:
+    return int(cache.get_or_set("llm:permission-generation", 0, None) or 0)
+
+
+def forget_permissions(**kwargs: object) -> None:
+    """Any change to who holds which permission: every cached answer is stale."""
+    try:
+        cache.incr("llm:permission-generation")
+    except ValueError:  # evicted meanwhile: a new generation either way
+        cache.set("llm:permission-generation", 1, None)
 
 
 def wants_async(request: Request) -> bool:

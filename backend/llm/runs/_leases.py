@@ -114,31 +114,38 @@ class Lease:
         return Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING, lease_owner=self.owner)
 
     @classmethod
-    def claim(cls, run_id: Any, owner: str | None = None) -> Lease | None:
+    def claim(
+        cls, run_id: Any, owner: str | None = None, *, time_left_s: float | None = None
+    ) -> Lease | None:
         """Start ``run_id`` if it is queued (or running with an expired lease and attempts
         left) and inside its deadline: status ``running``, one more attempt, the lease
         ours. None if someone else has it, or it is finished or cancelled; a run past its
-        deadline is failed with a ``TimeoutError`` instead of started."""
+        deadline is failed with a ``TimeoutError`` instead of started. ``time_left_s``:
+        for a run this process has just submitted, what is left of its deadline (then
+        only a queued run is taken, and the deadline is not read back)."""
         lease = cls(run_id, owner or worker_identity())
         run = Run.objects.filter(pk=run_id)
-        claimed = (
-            run.filter(_takeable())
-            .exclude(deadline_at__lte=Now())
-            .update(
-                status=Run.Status.RUNNING,
-                lease_owner=lease.owner,
-                lease_expires_at=now_plus(timedelta(seconds=lease_seconds())),
-                attempts=F("attempts") + 1,
-                started_at=Now(),
-                progress=[],
-            )
+        if time_left_s is not None and time_left_s > 0:
+            takeable = run.filter(status=Run.Status.QUEUED)
+        else:
+            takeable = run.filter(_takeable()).exclude(deadline_at__lte=Now())
+        claimed = takeable.update(
+            status=Run.Status.RUNNING,
+            lease_owner=lease.owner,
+            lease_expires_at=now_plus(timedelta(seconds=lease_seconds())),
+            attempts=F("attempts") + 1,
+            started_at=Now(),
+            progress=[],
         )
         if not claimed:
             fail_past_deadline(run)
             return None
-        deadline, now = run.annotate(db_now=Now()).values_list("deadline_at", "db_now").get()
-        if deadline is not None:
-            lease.time_left_s = max(0.0, (deadline - now).total_seconds())
+        if time_left_s is None:
+            deadline, now = run.annotate(db_now=Now()).values_list("deadline_at", "db_now").get()
+            if deadline is not None:
+                time_left_s = (deadline - now).total_seconds()
+        if time_left_s is not None:
+            lease.time_left_s = max(0.0, time_left_s)
             lease._deadline = time.monotonic() + lease.time_left_s
         lease._start_renewing()
         return lease

@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -114,12 +115,16 @@ class RunService:
     def execute(self, user: User, request: LLMRequest, idempotency_key: str | None = None) -> Run:
         """Record and run ``request`` here; a stored run with the same key comes back as it
         is (still active, or finished; a failed one raises its typed error)."""
+        submitted = time.monotonic()
         run, created = self.submit(user, request, idempotency_key)
         if not created:
             if run.status == Run.Status.FAILED and run.error:
                 raise errors.LLMOrchestratorError.from_dict(run.error)
             return run
-        return self.run(run)
+        # Its deadline in database time, less what this process has spent since.
+        allowed = (run.deadline_at - run.created_at).total_seconds() if run.deadline_at else None
+        time_left = None if allowed is None else allowed - (time.monotonic() - submitted)
+        return self.run(run, time_left_s=time_left)
 
     def _timeout_ms(self, request: LLMRequest) -> int:
         return request.timeout_ms or self.orchestrator.config.default_timeout_ms
@@ -143,22 +148,33 @@ class RunService:
         }
 
     # -- running ---------------------------------------------------------------------
-    def run(self, run: Run, *, stop: threading.Event | None = None) -> Run:
+    def run(
+        self,
+        run: Run,
+        *,
+        stop: threading.Event | None = None,
+        time_left_s: float | None = None,
+    ) -> Run:
         """Take ``run``'s lease and run it in this process; the stored run afterwards.
         Raises the run's typed error if it failed here. ``stop``: set when the process
-        must stop (a signal): the run is handed back at its next safe point."""
+        must stop (a signal): the run is handed back at its next safe point.
+        ``time_left_s``: what is left of the deadline of a run just submitted here."""
         owner = worker_identity()
         lease: Lease | None = None
         outcome: errors.LLMOrchestratorError | None = None
         try:
-            lease = Lease.claim(run.pk, owner)
+            lease = Lease.claim(run.pk, owner, time_left_s=time_left_s)
             if lease is None:  # someone else has it, it was cancelled, or its time is up
                 return self._not_started(run)
             held = lease
+            # One node: its progress would be written just before the outcome.
+            multi_node = (run.mode or self.orchestrator.config.default_execution_mode) != (
+                "monolithic"
+            )
             response = self.orchestrator.execute(
                 self.stored_request(run, time_left_s=lease.time_left_s),
                 run_id=str(run.run_id),
-                on_node=lambda node: self._progress(held, node),
+                on_node=(lambda node: self._progress(held, node)) if multi_node else None,
                 interrupt=lambda: self._interrupt(held, stop),
             )
         except ProcessStoppingError:
