@@ -19,13 +19,7 @@ from backend.llm.runs import ProcessStoppingError, RunService
 from backend.llm.runs.worker import _Stopping
 from backend.llm.testing import CallInfo, FunctionModel, manager_for
 from backend.llm.types import LLMRequest
-
-AGENTIC = {
-    "feature": "pillars",
-    "operation": "evaluate",
-    "mode": "agentic",
-    "data": {"pillars": [{"name": "Core", "description": "Puzzles"}] * 2},
-}
+from tests.test_background_runs import AGENTIC
 
 
 @pytest.fixture(autouse=True)
