@@ -1,14 +1,23 @@
 """API overhead: requests per second through POST /api/llm/execute/ (auth, throttling,
 validation, a recorded run in SQLite) against calling execute() directly, same instant
-fake model, same run. The client is Django's in-process test client (no sockets)."""
+fake model, same run: with Django's in-process test client (no sockets), then through
+gunicorn with the shipped config (one worker, production settings), one kept-alive
+connection. Goal (through gunicorn): <= 2x execute(). Also: SQL statements per request."""
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
+import socket
+import subprocess
+import sys
 import tempfile
+import time
+from pathlib import Path
 
-from _common import load_line, median, summary, test_model_orchestrator, timed
+from _common import ROOT, load_line, median, summary, test_model_orchestrator, timed
 
 DB = tempfile.NamedTemporaryFile(suffix=".sqlite3", delete=False)  # noqa: SIM115 - lives for the run
 os.environ["SQLITE_PATH"] = DB.name
@@ -63,7 +72,77 @@ def main() -> None:
     print(f"execute() directly:           {summary(direct)}  ({1000 / median(direct):7.0f} /s)")
     print(f"POST /api/llm/execute/:       {summary(api)}  ({1000 / median(api):7.0f} /s)")
     print(f"API time / direct time:       {median(api) / median(direct):.2f}")
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        through_api()
+    print(f"SQL statements per request:   {len(queries.captured_queries)}")
+
+    served = through_gunicorn(token.key, args.runs)
+    print(f"through gunicorn:             {summary(served)}  ({1000 / median(served):7.0f} /s)")
+    print(f"gunicorn time / direct time:  {median(served) / median(direct):.2f}  (goal <= 2)")
     os.unlink(DB.name)
+
+
+def through_gunicorn(token: str, runs: int) -> list[float]:
+    """Sequential POSTs on one kept-alive connection to gunicorn (shipped config, one
+    worker) serving the same database with the same instant model."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bench = Path(__file__).resolve().parent
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "backend.wsgi"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PYTHONPATH": f"{bench}:{ROOT}",
+            "DJANGO_SETTINGS_MODULE": "queue_settings",  # the bench's instant model
+            "BENCH_MODEL_LATENCY_S": "0",
+            "DJANGO_SECRET_KEY": "bench-" + "k" * 50,
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": "1",
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    headers = {
+        "Authorization": f"Token {token}",
+        "Content-Type": "application/json",
+        "X-Forwarded-Proto": "https",  # as the TLS proxy in front of it says
+    }
+    body = json.dumps(PAYLOAD)
+    try:
+        connection = _connect(port)
+
+        def post() -> None:
+            connection.request("POST", "/api/llm/execute/", body, headers)
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200, response.status
+
+        return timed(post, runs)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _connect(port: int) -> http.client.HTTPConnection:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            connection.request(
+                "GET", "/api/llm/operations/", headers={"X-Forwarded-Proto": "https"}
+            )
+            connection.getresponse().read()
+            return connection
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 if __name__ == "__main__":
