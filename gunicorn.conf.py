@@ -28,6 +28,16 @@ raw_env = ["DJANGO_PRODUCTION=1"]
 accesslog = "-"
 
 
+def post_worker_init(worker: object) -> None:
+    """What a worker has loaded by now (Django, the orchestrator's modules and registries)
+    lives as long as it does: kept out of the garbage collector's scans, which otherwise
+    walk it again and again (bench/concurrency.py --gc-freeze: ~12% less CPU per call)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def child_exit(server: object, worker: object) -> None:
     """A worker's metrics files are merged into the totals once it is gone (multiprocess
     mode: PROMETHEUS_MULTIPROC_DIR, shared with the task workers of this machine)."""

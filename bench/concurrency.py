@@ -134,6 +134,9 @@ async def amain() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--delay", type=float, default=0.1, help="server seconds per answer")
     parser.add_argument("--rate-limit-calls", type=int, default=200)
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="gc.freeze() after the warm-up (a lever)"
+    )
     args = parser.parse_args()
 
     server = subprocess.Popen(
@@ -152,6 +155,12 @@ async def amain() -> None:
         }
         for side in sides.values():  # warm up: imports, clients, compiled graphs
             await measure(side, 20)
+        if args.gc_freeze:
+            import gc
+
+            gc.collect()
+            gc.freeze()  # what the warm-up built is never scanned again
+        print(f"gc.freeze() after warm-up: {args.gc_freeze}")
         print(f"server latency {args.delay * 1000:.0f} ms; {args.repeats} rotated repeats")
         print(
             f"{'N':>6} {'side':>5} {'wall s':>8} {'CPU ms/call':>12} "
