@@ -7,6 +7,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from backend.llm import exceptions as errors
 from backend.llm.models import Run
 from backend.llm.runs import ProcessStoppingError, RunService
 from backend.llm.runs.worker import _Stopping
-from backend.llm.testing import CallInfo, FunctionModel, manager_for
+from backend.llm.testing import CallInfo, FunctionModel, instance_for, manager_for
 from backend.llm.types import LLMRequest
 from tests.test_background_runs import AGENTIC
 
@@ -122,3 +123,102 @@ def test_two_sigterms_during_an_agentic_run_hand_it_back_never_cancel_it():
     finally:
         stop(second)
     assert status_of(run_id) == Run.Status.SUCCEEDED
+
+
+def test_a_worker_told_to_stop_before_the_run_began_hands_it_back_on_the_next_signal():
+    """db_worker's handler exits (SystemExit) when it is called a second time: a signal
+    during the task's set-up made the first call. The run must be handed back, never
+    left to SystemExit, which records it as cancelled."""
+    calls: list[int] = []
+
+    def worker_handler(signum: int, frame: Any) -> None:
+        calls.append(signum)
+        raise SystemExit(1)  # what Worker.shutdown does when it is already stopping
+
+    previous = signal.getsignal(signal.SIGTERM)
+    stopping = _Stopping({signal.SIGTERM: worker_handler})
+    try:
+        with pytest.raises(ProcessStoppingError):
+            stopping.handle(signal.SIGTERM, None)
+        assert calls == [signal.SIGTERM]
+        assert signal.getsignal(signal.SIGTERM) == stopping.handle  # still ours
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_outcome_the_database_refuses_as_data_is_not_retried(settings, monkeypatch):
+    """Only a locked or unreachable database is worth waiting for; a write refused for
+    its data fails the same way every time (PostgreSQL and a NUL in the results)."""
+    from django.db import DataError
+
+    from backend.llm.runs._leases import Lease
+
+    settings.LLM_RUN_LEASE_SECONDS = 30.0
+    run = Run.objects.create(
+        owner=get_user_model().objects.create_user("refused"),
+        feature="pillars",
+        operation="validate",
+    )
+    lease = Lease.claim(run.pk, owner="refused-worker")
+    assert lease is not None
+
+    class Refusing:
+        def update(self, **fields: Any) -> int:
+            raise DataError("unsupported Unicode escape sequence")
+
+    monkeypatch.setattr(lease, "_held", Refusing)
+    started = time.monotonic()
+    with pytest.raises(DataError):
+        lease.finish(status=Run.Status.SUCCEEDED, results={"text": "\x00"})
+    assert time.monotonic() - started < 5  # not a lease of retries
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_holder_stuck_past_the_deadline_lets_its_lease_lapse_and_the_run_times_out(settings):
+    from backend.llm._dbtime import now_plus
+    from backend.llm.runs import recover_runs
+    from backend.llm.runs._leases import Lease
+
+    settings.LLM_RUN_LEASE_SECONDS = 0.6
+    owner = get_user_model().objects.create_user("stuck")
+    run = Run.objects.create(owner=owner, feature="pillars", operation="validate")
+    Run.objects.filter(pk=run.pk).update(deadline_at=now_plus(timedelta(seconds=0.3)))
+    lease = Lease.claim(run.pk, owner="stuck-worker")  # and never heard from again
+    assert lease is not None
+    try:
+        deadline = time.monotonic() + 30
+        while Run.objects.get(pk=run.pk).status == Run.Status.RUNNING:
+            assert time.monotonic() < deadline, "the stuck run was never failed"
+            recover_runs()
+            time.sleep(0.2)
+        stored = Run.objects.get(pk=run.pk)
+        assert stored.status == Run.Status.FAILED
+        assert stored.error is not None
+        assert stored.error["code"] == "timeout"
+    finally:
+        lease.release()
+
+
+def test_a_failing_listener_changes_no_runs_outcome():
+    """Listeners observe runs: one that raises neither costs a run its answer nor
+    replaces a failed run's typed error with its own."""
+
+    def broken(*args: Any) -> None:
+        raise KeyError("listener")
+
+    request = LLMRequest(
+        feature="pillars", operation="validate", data={"name": "Core", "description": "Puzzles"}
+    )
+    answering = FunctionModel(function=lambda call: instance_for(call.schema or {}))
+    orchestrator = LLMOrchestrator(model_manager=manager_for(answering), listeners=[broken])
+    assert orchestrator.execute(request).results
+
+    def refuse(call: CallInfo) -> Any:
+        raise errors.AuthenticationError("Bad key.")
+
+    refusing = LLMOrchestrator(
+        model_manager=manager_for(FunctionModel(function=refuse)), listeners=[broken]
+    )
+    with pytest.raises(errors.AuthenticationError):
+        refusing.execute(request)

@@ -10,19 +10,20 @@ deadline) expires.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import DatabaseError, connection
 from django.db.models import Q
 from django.db.models.functions import Now
 
 from ._dbtime import now_plus
-from ._threads import off_loop
+from ._threads import shared_executor
 from .limits import ProviderLimits, RateLimit
 from .models import ProviderCallSlot, ProviderRate
 
@@ -70,14 +71,54 @@ class SharedProviderLimits(ProviderLimits):
             )
         self._rows_ready = True
 
+    # Every database call runs on the shared off-loop threads and closes its connection
+    # after: the caller may be an event loop (which must not block) or one of LangGraph's
+    # short-lived node threads (whose connection would never go back to the pool).
     def _try_take(self, deadline: float | None) -> object | None:
+        turn = shared_executor().submit(_closing_connection, self._take, deadline)
+        try:
+            return turn.result()
+        except BaseException:  # stopped while waiting (a signal): a slot taken goes back
+            turn.add_done_callback(lambda done: self._give_back(done))
+            raise
+
+    async def _atry_take(self, deadline: float | None) -> object | None:
+        loop = asyncio.get_running_loop()
+        turn = loop.run_in_executor(shared_executor(), _closing_connection, self._take, deadline)
+        try:
+            return await asyncio.shield(turn)
+        except BaseException:  # cancelled while the thread takes it: it goes back
+            turn.add_done_callback(lambda done: self._give_back(done))
+            raise
+
+    def _release(self, ticket: object) -> None:
+        shared_executor().submit(_closing_connection, self._free_quietly, ticket).result()
+
+    async def _arelease(self, ticket: object) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(
+            shared_executor(), _closing_connection, self._free_quietly, ticket
+        )
+
+    def _give_back(self, turn: Any) -> None:
+        if turn.cancelled() or turn.exception() is not None:
+            return
+        shared_executor().submit(_closing_connection, self._free_quietly, turn.result())
+
+    def _take(self, deadline: float | None) -> object | None:
         self._ensure_rows()
         slot = self._take_slot(deadline) if self.limit.concurrency else None
         if self.limit.concurrency and slot is None:
             return None
-        if self._interval is not None and not self._take_start():
+        try:
+            started = self._interval is None or self._take_start()
+        except BaseException:
             if slot is not None:
-                self._free(slot)
+                self._free_quietly(slot)
+            raise
+        if not started:
+            if slot is not None:
+                self._free_quietly(slot)
             return None
         return slot if slot is not None else True
 
@@ -109,7 +150,7 @@ class SharedProviderLimits(ProviderLimits):
         pk, holder = slot
         ProviderCallSlot.objects.filter(pk=pk, holder=holder).update(holder="", expires_at=None)
 
-    def _release(self, ticket: object) -> None:
+    def _free_quietly(self, ticket: object) -> None:
         if not isinstance(ticket, tuple):
             return  # a rate-only turn: nothing to give back
         try:
@@ -117,14 +158,6 @@ class SharedProviderLimits(ProviderLimits):
         except DatabaseError:
             # The call is over either way; its slot frees itself when its hold expires.
             logger.warning("Could not free a shared slot of %s.", self.provider, exc_info=True)
-
-    # Database calls never run on an event loop: on a thread of the loop's executor,
-    # whose connection is closed after each (those threads outlive every run).
-    async def _atry_take(self, deadline: float | None) -> object | None:
-        return await off_loop(_closing_connection, self._try_take, deadline)
-
-    async def _arelease(self, ticket: object) -> None:
-        await off_loop(_closing_connection, self._release, ticket)
 
 
 def _closing_connection(function: Callable[[T], R], argument: T) -> R:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
-__all__ = ["off_loop"]
+__all__ = ["off_loop", "shared_executor"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -27,7 +27,8 @@ _executor: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
 
 
-def _shared_executor() -> ThreadPoolExecutor:
+def shared_executor() -> ThreadPoolExecutor:
+    """The process's threads for blocking work done on behalf of event loops and nodes."""
     global _executor
     with _lock:
         if _executor is None:
@@ -41,4 +42,4 @@ async def off_loop(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) 
     """``await asyncio.to_thread(function, ...)``, on the process's shared threads."""
     context = contextvars.copy_context()
     call = functools.partial(context.run, function, *args, **kwargs)
-    return await asyncio.get_running_loop().run_in_executor(_shared_executor(), call)
+    return await asyncio.get_running_loop().run_in_executor(shared_executor(), call)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -33,6 +34,8 @@ from .types import (
 )
 
 __all__ = ["GraphFactory", "LLMOrchestrator", "NodeListener", "RunListener"]
+
+_logger = logging.getLogger(__name__)
 
 #: Called with a node's metrics (``NodeMetrics.model_dump()``) when the node finishes.
 NodeListener = Callable[[dict[str, Any]], None]
@@ -316,4 +319,9 @@ class LLMOrchestrator:
         outcome: LLMResponse | errors.LLMOrchestratorError,
     ) -> None:
         for listener in self.listeners:
-            listener(request, run_id, outcome)
+            try:
+                listener(request, run_id, outcome)
+            except Exception:
+                # A listener observes the run; its failure is not the run's (which would
+                # otherwise lose its answer, or its own typed error, to the listener's).
+                _logger.exception("A run listener failed for run %s.", run_id)

@@ -41,11 +41,14 @@ class RunTelemetry:
         self.run_id, self.operation, self.mode, self.model = run_id, operation, mode, model
         self.started = time.perf_counter()
         self._token: Token[str | None] = current_run_id.set(run_id)
+        self.ended = False
         self.span = start_run_span(run_id, operation, mode, model)
         self._active = activate(self.span)  # log lines and nested spans see it
         log_event("run.start", run_id=run_id, operation=operation, mode=mode, model=model)
 
     def succeeded(self, response: LLMResponse) -> None:
+        if self.ended:
+            return
         metadata = response.metadata
         status = "degraded" if metadata.degraded else "succeeded"
         registry = metrics()
@@ -74,6 +77,8 @@ class RunTelemetry:
         )
 
     def failed(self, error: LLMOrchestratorError) -> None:
+        if self.ended:  # told already (a listener failed after the run had succeeded)
+            return
         registry = metrics()
         model = str(error.context.get("model") or self.model or "")
         registry.runs.labels(self.operation, self.mode, bounded_model(model), "failed").inc()
@@ -89,6 +94,8 @@ class RunTelemetry:
 
     def interrupted(self) -> None:
         """The run stopped without an outcome of its own (cancelled, handed back)."""
+        if self.ended:
+            return
         end_run_span(self.span, None, "interrupted")
         self._end("interrupted", duration_ms=round(self._elapsed() * 1000))
 
@@ -96,6 +103,7 @@ class RunTelemetry:
         return time.perf_counter() - self.started
 
     def _end(self, status: str, level: int = logging.INFO, **fields: Any) -> None:
+        self.ended = True
         log_event(
             "run.end",
             level,
@@ -109,7 +117,7 @@ class RunTelemetry:
         deactivate(self._active)
         try:
             current_run_id.reset(self._token)
-        except ValueError:  # ended in another context than it started (a thread): harmless
+        except (ValueError, RuntimeError):  # ended in another context than it started
             current_run_id.set(None)
 
 

@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Now
 
@@ -161,6 +161,11 @@ class Lease:
         wait = period
         try:
             while not self._stop.wait(wait):
+                if self._deadline is not None and time.monotonic() > self._deadline + period:
+                    # Past the run's deadline a holder that still runs is stuck (a call
+                    # that ignores its timeout): the lease lapses, and recovery fails the
+                    # run with a timeout instead of leaving it running for ever.
+                    return
                 try:
                     expires = now_plus(timedelta(seconds=lease_seconds()))
                     if not self._held().update(lease_expires_at=expires):
@@ -201,7 +206,9 @@ class Lease:
                             lease_owner="", lease_expires_at=None, finished_at=Now(), **fields
                         )
                     )
-                except DatabaseError:
+                except (OperationalError, InterfaceError):
+                    # Locked, restarting, unreachable: worth waiting for. Anything else
+                    # (the data itself refused) fails the same way every time.
                     if time.monotonic() >= give_up:
                         raise
                     connection.close()

@@ -70,6 +70,12 @@ def _housekeeping() -> None:
         connection.close()
 
 
+#: The signals db_worker stops on (SIGQUIT too, where there is one).
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGQUIT") if hasattr(signal, name)
+)
+
+
 class _Stopping:
     """What a worker's SIGTERM or SIGINT does while it runs a run.
 
@@ -93,7 +99,13 @@ class _Stopping:
         self.event.set()
         handler = self.previous[signal.Signals(signum)]
         if callable(handler):
-            handler(signum, frame)
+            # A worker told to stop before this run began (a signal during its set-up)
+            # exits on its handler's second call: the run is handed back first, and the
+            # worker, no longer running, stops after this task.
+            with contextlib.suppress(SystemExit):
+                handler(signum, frame)
+            for sig in self.previous:  # that handler may have reset them to the default
+                signal.signal(sig, self.handle)
         if self.in_database:
             self.deferred = True
             return
@@ -120,7 +132,7 @@ def _stop_on_signal() -> Iterator[threading.Event | None]:
     if threading.current_thread() is not threading.main_thread():
         yield None  # signals reach only the main thread: nothing to hook
         return
-    stopping = _Stopping({sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)})
+    stopping = _Stopping({sig: signal.getsignal(sig) for sig in _STOP_SIGNALS})
     for sig in stopping.previous:
         signal.signal(sig, stopping.handle)
     try:
