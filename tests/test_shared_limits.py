@@ -130,3 +130,24 @@ def test_three_processes_under_one_shared_limit_stay_within_it_together():
     assert rate <= 10.5, rate
     busiest = max(sum(1 for t in arrivals if start <= t < start + 1) for start in arrivals)
     assert busiest <= 11
+
+
+def test_a_caller_cancelled_while_taking_a_shared_slot_gives_it_back():
+    """The turn is taken on another thread: a caller cancelled meanwhile (its run was
+    cancelled, its loop ended) must not leave the slot held until its hold expires."""
+    limits = SharedProviderLimits("cancelled", RateLimit(concurrency=1, shared=True))
+
+    async def cancelled_at_once() -> None:
+        task = asyncio.ensure_future(limits._atry_take(time.monotonic() + 60))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancelled_at_once())
+    deadline = time.monotonic() + 30
+    while ProviderCallSlot.objects.filter(provider="cancelled").exclude(holder="").exists():
+        assert time.monotonic() < deadline, "the slot was never given back"
+        time.sleep(0.05)
+    with limits.slot(time.monotonic() + 5):  # and it can be taken again
+        assert ProviderCallSlot.objects.filter(provider="cancelled").exclude(holder="").exists()

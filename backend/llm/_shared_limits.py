@@ -83,11 +83,11 @@ class SharedProviderLimits(ProviderLimits):
             raise
 
     async def _atry_take(self, deadline: float | None) -> object | None:
-        loop = asyncio.get_running_loop()
-        turn = loop.run_in_executor(shared_executor(), _closing_connection, self._take, deadline)
+        turn = shared_executor().submit(_closing_connection, self._take, deadline)
         try:
-            return await asyncio.shield(turn)
-        except BaseException:  # cancelled while the thread takes it: it goes back
+            return await asyncio.shield(asyncio.wrap_future(turn))
+        except BaseException:  # cancelled while the thread takes it: it goes back (from
+            # the thread's future, which completes even if this loop has closed by then)
             turn.add_done_callback(lambda done: self._give_back(done))
             raise
 
