@@ -34,8 +34,6 @@ __all__ = [
     "trace_carrier",
 ]
 
-_NS = 1_000_000_000
-
 
 def _tracing_on() -> bool:
     from opentelemetry import trace
@@ -157,11 +155,10 @@ def start_run_span(run_id: str, operation: str, mode: str, model: str | None) ->
 
 
 def end_run_span(span: Span | None, response: LLMResponse | None, error: Any = None) -> None:
-    """Close the run span with the outcome, and write a child span per node."""
+    """Close the run span with the outcome (``error``: a typed error, or a word such as
+    ``interrupted`` for a run that stopped without one)."""
     if span is None:
         return
-    from opentelemetry.trace import Status, StatusCode
-
     if response is not None:
         metadata = response.metadata
         span.set_attribute("llm.status", "degraded" if metadata.degraded else "succeeded")
@@ -171,10 +168,8 @@ def end_run_span(span: Span | None, response: LLMResponse | None, error: Any = N
         if metadata.cost_usd is not None:
             span.set_attribute("llm.cost_usd", metadata.cost_usd)
     else:
-        code = getattr(error, "code", type(error).__name__)
         span.set_attribute("llm.status", "failed")
-        span.set_attribute("error.type", code)
-        span.set_status(Status(StatusCode.ERROR, code))
+        _mark_failed(span, error)
     span.end()
 
 
@@ -277,9 +272,9 @@ def model_call_span(node: str, model_id: str, attempt: int) -> Iterator[Any]:
         span.end()
 
 
-def _mark_failed(span: Span, error: BaseException) -> None:
+def _mark_failed(span: Span, error: object) -> None:
     from opentelemetry.trace import Status, StatusCode
 
-    code = str(getattr(error, "code", type(error).__name__))
+    code = error if isinstance(error, str) else str(getattr(error, "code", type(error).__name__))
     span.set_attribute("error.type", code)
     span.set_status(Status(StatusCode.ERROR, code))
