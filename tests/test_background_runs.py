@@ -7,8 +7,10 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -552,3 +554,64 @@ def test_the_lease_is_renewed_while_the_outcome_is_being_written(settings, monke
     assert lease.finish(status=Run.Status.SUCCEEDED, results={"ok": True})
     assert seen["after"] > seen["before"]
     assert Run.objects.get(pk=run.pk).status == Run.Status.SUCCEEDED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_thread_renews_every_lease_of_the_process(settings):
+    """Runs held at once share one renewing thread; a released lease is no longer
+    renewed, the others are."""
+    from backend.llm.models import Run
+
+    settings.LLM_RUN_LEASE_SECONDS = 1.5  # renewed every 0.5 s
+    threads_before = threading.active_count()
+    held = [_claimed(f"many-{n}") for n in range(12)]
+    try:
+        assert threading.active_count() <= threads_before + 1
+
+        def expiry(run: Any) -> datetime:
+            expires = Run.objects.get(pk=run.pk).lease_expires_at
+            assert expires is not None
+            return expires
+
+        first = {run.pk: expiry(run) for run, _ in held}
+        released_run, released = held.pop()
+        released.release()
+        released_expiry = expiry(released_run)
+
+        def all_renewed() -> bool:
+            return all(expiry(run) > first[run.pk] for run, _ in held)
+
+        assert _wait_for(all_renewed)
+        time.sleep(1.0)  # two periods: a renewal of the released lease would show
+        assert expiry(released_run) == released_expiry
+    finally:
+        for _, lease in held:
+            lease.release()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_synchronous_run_is_recorded_running_and_read_back_lazily(
+    settings, django_assert_num_queries
+):
+    """``execute`` inserts the run already running (no separate claim) and does not read
+    it back: what the database wrote (its timestamps, the attempt) loads on first use."""
+    from django.contrib.auth import get_user_model
+
+    from backend.llm import LLMOrchestrator
+    from backend.llm.runs import RunService
+    from backend.llm.testing import TestModel, manager_for
+    from backend.llm.types import LLMRequest
+
+    user = get_user_model().objects.create_user("sync-run")
+    service = RunService(LLMOrchestrator(model_manager=manager_for(TestModel())))
+    pillar = {"name": "Core Mechanic", "description": "Players solve puzzles"}
+    request = LLMRequest(feature="pillars", operation="validate", data=pillar)
+    with django_assert_num_queries(4):  # insert (in a savepoint's BEGIN/COMMIT), outcome
+        run = service.execute(user, request)
+    assert run.status == "succeeded"
+    assert run.results
+    with django_assert_num_queries(2):  # one per field, on first use
+        assert run.started_at is not None
+        assert run.finished_at is not None
+        assert run.finished_at >= run.started_at
+    assert run.attempts == 1

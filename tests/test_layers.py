@@ -63,7 +63,8 @@ def test_no_import_against_the_direction(directory, forbidden):
 #: The run lifecycle's modules -> those of them each may import: one direction, the queue
 #: (the seam a Celery or RQ backend would replace) at the bottom.
 RUNS = {
-    "_leases": set(),
+    "_keeper": set(),
+    "_leases": {"_keeper"},
     "queue": set(),
     "recovery": {"_leases", "queue"},
     "service": {"_leases", "queue"},

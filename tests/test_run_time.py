@@ -4,6 +4,7 @@ ones, and a run's deadline counts from its submission across every attempt."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -11,8 +12,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db.models.functions import Now
 
+from backend.llm import _dbtime
 from backend.llm import exceptions as errors
-from backend.llm._dbtime import database_now, now_plus
+from backend.llm._dbtime import database_clock, database_now, now_plus
 from backend.llm.models import Run
 from backend.llm.runs import get_run_service, recover_runs
 from backend.llm.runs._leases import Lease
@@ -60,6 +62,20 @@ def test_database_now_is_the_databases_clock_not_the_processes():
         seen_behind = database_now()
     assert abs((seen_behind - seen).total_seconds()) < 60
     assert abs((database_now() - seen).total_seconds()) < 60
+
+
+def test_the_database_clock_is_read_once_and_carried_forward(django_assert_num_queries):
+    """Throttle windows use ``database_clock``: the database's time without a query per
+    request, unmoved by a wrong (or jumping) process clock."""
+    _dbtime._readings.clear()
+    with skewed_clock(FIVE_MINUTES):
+        first = database_clock()
+        with django_assert_num_queries(0):
+            time.sleep(0.2)
+            later = database_clock()
+    assert 0.2 <= later - first < 5
+    assert abs(database_clock() - database_now().timestamp()) < 1
+    assert abs(database_clock() - time.time()) < 60  # not the skewed clock
 
 
 @pytest.mark.parametrize("skew_s", [FIVE_MINUTES, -FIVE_MINUTES])

@@ -8,6 +8,7 @@ expired, nor a slow one miss a deadline.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -17,7 +18,10 @@ from django.db.models.functions import Now
 from django.db.models.sql import Query
 from django.utils.dateparse import parse_datetime
 
-__all__ = ["database_now", "now_plus"]
+__all__ = ["database_clock", "database_now", "now_plus"]
+
+# Per database: (its time as a POSIX timestamp, this process's monotonic time) when read.
+_readings: dict[str, tuple[float, float]] = {}
 
 
 def now_plus(delta: timedelta) -> ExpressionWrapper[CombinedExpression]:
@@ -43,3 +47,14 @@ def database_now(using: str = DEFAULT_DB_ALIAS) -> datetime:
     if value.tzinfo is None:  # stored and returned as UTC without a zone
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def database_clock(using: str = DEFAULT_DB_ALIAS, max_age_s: float = 60.0) -> float:
+    """The database's current time as a POSIX timestamp, from one ``database_now()`` per
+    ``max_age_s`` carried forward on the monotonic clock: a per-request decision (a
+    throttle window) gets the shared clock without a query per request, and a process
+    whose wall clock is wrong, or jumps, is not misled by it."""
+    reading = _readings.get(using)
+    if reading is None or time.monotonic() - reading[1] > max_age_s:
+        reading = _readings[using] = (database_now(using).timestamp(), time.monotonic())
+    return reading[0] + (time.monotonic() - reading[1])

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
@@ -86,9 +86,9 @@ class ExecuteRateThrottle(SharedUserRateThrottle):
 
 
 def _database_time() -> float:
-    from backend.llm._dbtime import database_now  # models load after settings
+    from backend.llm._dbtime import database_clock  # models load after settings
 
-    return database_now().timestamp()
+    return database_clock()
 
 
 def _count_in_cache(alias: str, key: str, window: int, period: int) -> int:
@@ -107,6 +107,8 @@ def _count_in_cache(alias: str, key: str, window: int, period: int) -> int:
 def _count_in_database(key: str, window: int) -> int:
     from backend.llm.models import ThrottleCount  # models load after settings
 
+    if (counted_now := _counted_in_one_statement(key, window)) is not None:
+        return counted_now
     counted = ThrottleCount.objects.filter(key=key, window=window)
     with transaction.atomic():
         if not counted.update(count=F("count") + 1):
@@ -118,3 +120,23 @@ def _count_in_database(key: str, window: int) -> int:
             else:
                 ThrottleCount.objects.filter(key=key, window__lt=window).delete()
         return counted.values_list("count", flat=True).get()
+
+
+def _counted_in_one_statement(key: str, window: int) -> int | None:
+    """The common case (the window's row exists) as one ``UPDATE ... RETURNING``, where
+    the database has it: no transaction around an update and a read. None: no row yet
+    (the first request of a window), or no ``RETURNING``."""
+    from backend.llm.models import ThrottleCount
+
+    if not connection.features.can_return_columns_from_insert:  # RETURNING: SQLite 3.35+
+        return None
+    quote = connection.ops.quote_name
+    table, count = quote(ThrottleCount._meta.db_table), quote("count")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {count} = {count} + 1"  # quoted names; values bound
+            f" WHERE {quote('key')} = %s AND {quote('window')} = %s RETURNING {count}",
+            [key, window],
+        )
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])

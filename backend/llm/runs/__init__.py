@@ -1,7 +1,7 @@
 """The run lifecycle: recorded runs (``service``), their leases, the task that runs them
 in the background (``worker``), recovery of runs whose process died (``recovery``), and
 the one seam to the task queue (``queue``). Inside, imports go one way: worker ->
-service, recovery -> queue, _leases."""
+service, recovery -> queue, _leases -> _keeper."""
 
 from .recovery import recover_runs, recover_runs_now_and_then
 from .service import (

@@ -23,6 +23,7 @@ from django.db.models.functions import Now
 from .. import exceptions as errors
 from .._dbtime import now_plus
 from ..models import Run
+from ._keeper import keeper
 
 __all__ = [
     "Lease",
@@ -30,6 +31,7 @@ __all__ = [
     "lease_seconds",
     "max_run_attempts",
     "past_deadline",
+    "running",
     "worker_identity",
 ]
 
@@ -93,8 +95,19 @@ def fail_past_deadline(runs: QuerySet[Run]) -> list[Run]:
     return failed
 
 
+def running(owner: str) -> dict[str, Any]:
+    """The fields of a run that ``owner`` has just started (and holds the lease on)."""
+    return {
+        "status": Run.Status.RUNNING,
+        "lease_owner": owner,
+        "lease_expires_at": now_plus(timedelta(seconds=lease_seconds())),
+        "started_at": Now(),
+    }
+
+
 class Lease:
-    """The right to run one run, renewed in the background until ``release``.
+    """The right to run one run, renewed in the background (by this process's one
+    keeper thread) until ``release``.
 
     ``lost`` is set when a renewal finds the run no longer ours (cancelled, or taken
     over after we stalled): the holder should stop and write nothing. ``time_left_s`` is
@@ -108,7 +121,6 @@ class Lease:
         self.lost = threading.Event()
         self.progress: list[dict[str, Any]] = []
         self._stop = threading.Event()
-        self._renewer: threading.Thread | None = None
 
     def _held(self) -> Any:
         return Run.objects.filter(pk=self.run_id, status=Run.Status.RUNNING, lease_owner=self.owner)
@@ -129,14 +141,7 @@ class Lease:
             takeable = run.filter(status=Run.Status.QUEUED)
         else:
             takeable = run.filter(_takeable()).exclude(deadline_at__lte=Now())
-        claimed = takeable.update(
-            status=Run.Status.RUNNING,
-            lease_owner=lease.owner,
-            lease_expires_at=now_plus(timedelta(seconds=lease_seconds())),
-            attempts=F("attempts") + 1,
-            started_at=Now(),
-            progress=[],
-        )
+        claimed = takeable.update(**running(lease.owner), attempts=F("attempts") + 1, progress=[])
         if not claimed:
             fail_past_deadline(run)
             return None
@@ -144,42 +149,45 @@ class Lease:
             deadline, now = run.annotate(db_now=Now()).values_list("deadline_at", "db_now").get()
             if deadline is not None:
                 time_left_s = (deadline - now).total_seconds()
-        if time_left_s is not None:
-            lease.time_left_s = max(0.0, time_left_s)
-            lease._deadline = time.monotonic() + lease.time_left_s
-        lease._start_renewing()
+        lease._hold(time_left_s)
         return lease
 
-    def _start_renewing(self) -> None:
-        self._renewer = threading.Thread(
-            target=self._renew_until_released, name=f"lease-{self.run_id}", daemon=True
-        )
-        self._renewer.start()
+    @classmethod
+    def adopt(cls, run_id: Any, owner: str, time_left_s: float | None) -> Lease:
+        """The lease on a run this process has just inserted already running with
+        ``running(owner)`` and one attempt: nothing left to claim."""
+        lease = cls(run_id, owner)
+        lease._hold(time_left_s)
+        return lease
 
-    def _renew_until_released(self) -> None:
+    def _hold(self, time_left_s: float | None) -> None:
+        if time_left_s is not None:
+            self.time_left_s = max(0.0, time_left_s)
+            self._deadline = time.monotonic() + self.time_left_s
+        keeper.keep(self, lease_seconds() / 3)
+
+    def renew(self) -> float | None:
+        """Extend the lease once (the keeper's call); seconds until the next renewal, or
+        None to stop: the run is no longer ours (``lost``), or it is past its deadline."""
         period = lease_seconds() / 3
-        wait = period
+        if self._deadline is not None and time.monotonic() > self._deadline + period:
+            # Past the run's deadline a holder that still runs is stuck (a call that
+            # ignores its timeout): the lease lapses, and recovery fails the run with a
+            # timeout instead of leaving it running for ever.
+            return None
         try:
-            while not self._stop.wait(wait):
-                if self._deadline is not None and time.monotonic() > self._deadline + period:
-                    # Past the run's deadline a holder that still runs is stuck (a call
-                    # that ignores its timeout): the lease lapses, and recovery fails the
-                    # run with a timeout instead of leaving it running for ever.
-                    return
-                try:
-                    expires = now_plus(timedelta(seconds=lease_seconds()))
-                    if not self._held().update(lease_expires_at=expires):
-                        self.lost.set()  # another process has the run: it is not ours
-                        return
-                    wait = period
-                except DatabaseError:
-                    # A locked or unreachable database loses nothing: nobody else can
-                    # take the run over without writing either, and whether it was taken
-                    # over is known at the first renewal (or outcome) that gets through.
-                    connection.close()
-                    wait = min(period, 1.0)
-        finally:
-            connection.close()  # this thread's own connection
+            expires = now_plus(timedelta(seconds=lease_seconds()))
+            if not self._held().update(lease_expires_at=expires):
+                if not self._stop.is_set():
+                    self.lost.set()  # another process has the run: it is not ours
+                return None
+        except DatabaseError:
+            # A locked or unreachable database loses nothing: nobody else can take the
+            # run over without writing either, and whether it was taken over is known
+            # at the first renewal (or outcome) that gets through.
+            connection.close()
+            return min(period, 1.0)
+        return period
 
     def record_progress(self, node: dict[str, Any]) -> None:
         """Append a finished node's summary, visible while the run is running. Best
@@ -234,5 +242,4 @@ class Lease:
 
     def release(self) -> None:
         self._stop.set()
-        if self._renewer is not None and self._renewer is not threading.current_thread():
-            self._renewer.join(timeout=10)
+        keeper.drop(self)

@@ -33,7 +33,7 @@ from ..models import Run
 from ..orchestrator import LLMOrchestrator
 from ..types import LLMRequest
 from . import queue
-from ._leases import Lease, worker_identity
+from ._leases import Lease, running, worker_identity
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -74,6 +74,23 @@ def _typed(exc: BaseException) -> errors.LLMOrchestratorError:
     return errors.AgentFailureError(f"Unexpected {type(exc).__name__}.", cause=type(exc).__name__)
 
 
+def _read_when_needed(run: Run, *names: str) -> None:
+    """Leave fields the database has just written (its clock, its counters) to be loaded
+    from it on first access (Django's deferred fields), rather than read back now."""
+    for name in names:
+        run.__dict__.pop(name, None)
+
+
+def _as_finished(run: Run, outcome: dict[str, Any]) -> Run:
+    """``run`` as its holder's ``finish`` has just stored it with ``outcome``, without
+    reading it back."""
+    for name, value in outcome.items():
+        setattr(run, name, value)
+    run.lease_owner, run.lease_expires_at = "", None
+    _read_when_needed(run, "started_at", "finished_at", "attempts", "progress", "error")
+    return run
+
+
 class RunService:
     def __init__(self, orchestrator: LLMOrchestrator | None = None) -> None:
         self.orchestrator = orchestrator or LLMOrchestrator()
@@ -86,11 +103,16 @@ class RunService:
         idempotency_key: str | None = None,
         *,
         background: bool = False,
+        running_for: str | None = None,
     ) -> tuple[Run, bool]:
         """Record ``request`` as a queued run; (run, True), or (the stored run, False)
         when ``idempotency_key`` was used before with the same body. A background run is
-        handed to the task queue once the row is committed."""
+        handed to the task queue once the row is committed. ``running_for``: record it
+        already running, its lease held by that owner (who runs it at once: ``run``
+        with ``started_by``), one statement instead of an insert and a claim."""
         fields = self._fields(user, request, idempotency_key, background)
+        if running_for is not None:
+            fields |= running(running_for) | {"attempts": 1}
         timeout = timedelta(milliseconds=self._timeout_ms(request))
         try:
             with transaction.atomic():
@@ -98,6 +120,8 @@ class RunService:
                 # attempt and every hand-back share it.
                 run = Run.objects.create(**fields, deadline_at=now_plus(timeout))
                 run.deadline_at = run.created_at + timeout  # the same statement's Now()
+                if running_for is not None:
+                    _read_when_needed(run, "lease_expires_at", "started_at")
         except IntegrityError:
             if idempotency_key is None:
                 raise
@@ -116,7 +140,8 @@ class RunService:
         """Record and run ``request`` here; a stored run with the same key comes back as it
         is (still active, or finished; a failed one raises its typed error)."""
         submitted = time.monotonic()
-        run, created = self.submit(user, request, idempotency_key)
+        owner = worker_identity()
+        run, created = self.submit(user, request, idempotency_key, running_for=owner)
         if not created:
             if run.status == Run.Status.FAILED and run.error:
                 raise errors.LLMOrchestratorError.from_dict(run.error)
@@ -124,7 +149,7 @@ class RunService:
         # Its deadline in database time, less what this process has spent since.
         allowed = (run.deadline_at - run.created_at).total_seconds() if run.deadline_at else None
         time_left = None if allowed is None else allowed - (time.monotonic() - submitted)
-        return self.run(run, time_left_s=time_left)
+        return self.run(run, time_left_s=time_left, started_by=owner)
 
     def _timeout_ms(self, request: LLMRequest) -> int:
         return request.timeout_ms or self.orchestrator.config.default_timeout_ms
@@ -154,16 +179,22 @@ class RunService:
         *,
         stop: threading.Event | None = None,
         time_left_s: float | None = None,
+        started_by: str | None = None,
     ) -> Run:
         """Take ``run``'s lease and run it in this process; the stored run afterwards.
         Raises the run's typed error if it failed here. ``stop``: set when the process
         must stop (a signal): the run is handed back at its next safe point.
-        ``time_left_s``: what is left of the deadline of a run just submitted here."""
-        owner = worker_identity()
+        ``time_left_s``: what is left of the deadline of a run just submitted here.
+        ``started_by``: the owner ``submit`` recorded it running for (no claim needed)."""
+        owner = started_by or worker_identity()
         lease: Lease | None = None
         outcome: errors.LLMOrchestratorError | None = None
+        written = False
         try:
-            lease = Lease.claim(run.pk, owner, time_left_s=time_left_s)
+            if started_by is not None:
+                lease = Lease.adopt(run.pk, owner, time_left_s)
+            else:
+                lease = Lease.claim(run.pk, owner, time_left_s=time_left_s)
             if lease is None:  # someone else has it, it was cancelled, or its time is up
                 return self._not_started(run)
             held = lease
@@ -193,20 +224,24 @@ class RunService:
             outcome = _typed(exc)
             if lease.lost.is_set():
                 lease.release()  # cancelled or taken over: the outcome is not ours
-            else:
-                lease.finish(status=Run.Status.FAILED, error=outcome.to_dict())
+            elif lease.finish(status=Run.Status.FAILED, error=outcome.to_dict()):
+                written = True
         except BaseException:  # Ctrl-C, SystemExit: the run is cancelled, then let through
             if lease is not None:
                 lease.finish(status=Run.Status.CANCELLED, error=_cancelled(run).to_dict())
             raise
         else:
             metadata = response.metadata
-            held.finish(
-                status=Run.Status.DEGRADED if metadata.degraded else Run.Status.SUCCEEDED,
-                results=response.results,
-                metadata=metadata.model_dump(mode="json"),
-                resolved_models=metadata.models_used,
-            )
+            outcome_fields = {
+                "status": Run.Status.DEGRADED if metadata.degraded else Run.Status.SUCCEEDED,
+                "results": response.results,
+                "metadata": metadata.model_dump(mode="json"),
+                "resolved_models": metadata.models_used,
+            }
+            if held.finish(**outcome_fields):
+                return _as_finished(run, outcome_fields)
+        if written and outcome is not None:
+            raise outcome  # stored as failed, by this process
         stored = Run.objects.get(pk=run.pk)
         if outcome is not None and stored.status == Run.Status.FAILED:
             raise outcome
