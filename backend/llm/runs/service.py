@@ -17,12 +17,13 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.functions import Now
 from django.utils.module_loading import import_string
 
@@ -115,7 +116,9 @@ class RunService:
             fields |= running(running_for) | {"attempts": 1}
         timeout = timedelta(milliseconds=self._timeout_ms(request))
         try:
-            with transaction.atomic():
+            # One INSERT is atomic on its own; inside a caller's transaction a savepoint
+            # keeps a lost idempotency race from breaking it.
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
                 # The deadline counts from submission in database time: queue time, every
                 # attempt and every hand-back share it.
                 run = Run.objects.create(**fields, deadline_at=now_plus(timeout))
