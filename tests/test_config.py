@@ -131,6 +131,25 @@ def test_a_bad_provider_setting_names_its_variable(monkeypatch):
     assert info.value.setting == "LLM_ORCHESTRATOR_LOCAL_CONTEXT_SIZE"
 
 
+@pytest.mark.parametrize(("cores", "generating", "reading"), [(1, 1, 1), (2, 1, 2), (8, 4, 4)])
+def test_the_embedded_server_reads_prompts_on_every_core_and_generates_on_one_less(
+    monkeypatch, cores, generating, reading
+):
+    """Generation's many barriers per token stall on a shared core; reading a prompt in
+    batches does not (bench/local_model.py)."""
+    from backend.llm.providers import _llama_server
+    from backend.llm.providers.local_provider import LocalProvider
+
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)))
+    assert _llama_server.default_threads() == generating
+    assert _llama_server.default_batch_threads() == reading
+    assert LocalSettings.load().prompt_cache_mb == 64  # bounded: llama.cpp's is 8 GiB
+    monkeypatch.setenv("LLM_ORCHESTRATOR_LOCAL_BATCH_THREADS", "3")
+    monkeypatch.setenv("LLM_ORCHESTRATOR_LOCAL_PROMPT_CACHE_MB", "0")
+    server = LocalProvider(settings=LocalSettings.load()).server.settings
+    assert (server.threads, server.batch_threads, server.prompt_cache_mb) == (None, 3, 0)
+
+
 def test_system_check_reports_bad_settings(monkeypatch):
     call_command("check")  # a clean configuration passes
     monkeypatch.setenv("LLM_ORCHESTRATOR_LOCAL_THREADS", "-3")

@@ -23,6 +23,7 @@ __all__ = [
     "EmbeddedServer",
     "ServerSettings",
     "bundled_model_path",
+    "default_batch_threads",
     "default_threads",
     "get_server",
 ]
@@ -50,7 +51,9 @@ class ServerSettings:
     model_path: Path
     context_size: int = 2048
     threads: int | None = None
+    batch_threads: int | None = None
     parallel_slots: int = 3
+    prompt_cache_mb: int = 64
 
 
 class EmbeddedServer:
@@ -93,10 +96,15 @@ class EmbeddedServer:
         params.n_ctx = self.settings.context_size * self.settings.parallel_slots
         params.n_parallel = self.settings.parallel_slots
         params.cpuparams.n_threads = self.settings.threads or default_threads()
+        params.cpuparams_batch.n_threads = self.settings.batch_threads or default_batch_threads()
         # Workers that busy-wait for the next job (llama.cpp's default, poll 50) steal the
         # core another worker needs on a shared machine; sleeping costs little when idle.
         params.cpuparams.poll = 0
         params.cpuparams_batch.poll = 0
+        # llama.cpp keeps the states of past prompts in RAM to reuse their prefixes, up to
+        # 8 GiB by default: a long experiment on varied inputs would grow the process
+        # by gigabytes. A small cache keeps the reuse between a few prompts that alternate.
+        params.cache_ram_mib = self.settings.prompt_cache_mb
         params.hostnames = ["127.0.0.1"]
         params.port = 0
         params.api_keys = [self.api_key]
@@ -118,16 +126,28 @@ class EmbeddedServer:
 
 
 def default_threads() -> int:
-    """One core left free, at most 4 threads. llama.cpp's threads meet at a barrier many
-    times per token, so one thread that shares its core with a busy process stalls them
-    all: measured on 2 cores (bench/local_model.py), 2 threads are 1.8x faster when the
-    machine is quiet but 18-38x slower beside one CPU-bound process, while 1 thread is
-    not slowed at all. Machines with cores to spare keep most of them."""
+    """Threads that generate: one core left free, at most 4. llama.cpp's threads meet at
+    a barrier many times per token, so one thread that shares its core with a busy
+    process stalls them all: measured on 2 cores (bench/local_model.py), 2 threads are
+    1.8x faster when the machine is quiet but 18-38x slower beside one CPU-bound
+    process, while 1 thread is not slowed at all. Machines with cores to spare keep most
+    of them."""
+    return max(1, min(4, _usable_cores() - 1))
+
+
+def default_batch_threads() -> int:
+    """Threads that read the prompt: every core, at most 4. A prompt is read in batches
+    of hundreds of tokens, so the barriers are few per token: measured on 2 cores, 2
+    threads read 320 tokens/s against 168 for one when the machine is quiet, and 160-167
+    against 158-169 beside a CPU-bound process (not the collapse of generation)."""
+    return max(1, min(4, _usable_cores()))
+
+
+def _usable_cores() -> int:
     try:
-        usable = len(os.sched_getaffinity(0))  # this process's CPUs, not the machine's
+        return len(os.sched_getaffinity(0))  # this process's CPUs, not the machine's
     except AttributeError:  # pragma: no cover - not on Linux
-        usable = os.cpu_count() or 1
-    return max(1, min(4, usable - 1))
+        return os.cpu_count() or 1
 
 
 _servers: dict[ServerSettings, EmbeddedServer] = {}

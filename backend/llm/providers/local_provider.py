@@ -34,7 +34,12 @@ class LocalSettings(ProviderSettings):
     model_path: str | None = None
     #: Context per slot, in tokens.
     context_size: int = Field(default=2048, ge=256)
+    #: Threads that generate; None: one core left free (at most 4).
     threads: int | None = Field(default=None, ge=1)
+    #: Threads that read the prompt; None: every core (at most 4).
+    batch_threads: int | None = Field(default=None, ge=1)
+    #: RAM for the states of past prompts, reused when a prompt starts the same (MiB).
+    prompt_cache_mb: int = Field(default=64, ge=0)
     #: Requests served at once; None: as many as the largest agent plan runs in parallel.
     parallel_slots: int | None = Field(default=None, ge=1)
     #: Sampling seed (reproducible runs); None samples freely.
@@ -75,6 +80,8 @@ class LocalProvider(OpenAIProvider):
                 model_path=self.model_path,
                 context_size=self.options.context_size,
                 threads=self.options.threads,
+                batch_threads=self.options.batch_threads,
+                prompt_cache_mb=self.options.prompt_cache_mb,
                 parallel_slots=self.options.parallel_slots or plan_registry.max_agents(),
             )
         )
