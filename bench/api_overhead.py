@@ -80,15 +80,19 @@ def main() -> None:
         through_api()
     print(f"SQL statements per request:   {len(queries.captured_queries)}")
 
-    served = through_gunicorn(token.key, args.runs)
+    served, read = through_gunicorn(token.key, args.runs)
     print(f"through gunicorn:             {summary(served)}  ({1000 / median(served):7.0f} /s)")
     print(f"gunicorn time / direct time:  {median(served) / median(direct):.2f}  (goal <= 2)")
+    # What the stack costs before any run: the same authentication, one row read.
+    print(f"GET the run, gunicorn:        {summary(read)}  ({1000 / median(read):7.0f} /s)")
+    print(f"POST minus GET / direct:      {(median(served) - median(read)) / median(direct):.2f}")
     os.unlink(DB.name)
 
 
-def through_gunicorn(token: str, runs: int) -> list[float]:
+def through_gunicorn(token: str, runs: int) -> tuple[list[float], list[float]]:
     """Sequential POSTs on one kept-alive connection to gunicorn (shipped config, one
-    worker) serving the same database with the same instant model."""
+    worker) serving the same database with the same instant model; then as many GETs of
+    the last run (authentication and one read: the stack without a run)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -117,13 +121,22 @@ def through_gunicorn(token: str, runs: int) -> list[float]:
     try:
         connection = _connect(port)
 
+        run_ids: list[str] = []
+
         def post() -> None:
             connection.request("POST", "/api/llm/execute/", body, headers)
+            response = connection.getresponse()
+            run_ids.append(json.loads(response.read())["run_id"])
+            assert response.status == 200, response.status
+
+        def get() -> None:
+            connection.request("GET", f"/api/llm/runs/{run_ids[-1]}/", headers=headers)
             response = connection.getresponse()
             response.read()
             assert response.status == 200, response.status
 
-        return timed(post, runs)
+        posts = timed(post, runs)
+        return posts, timed(get, runs)
     finally:
         server.terminate()
         server.wait(timeout=30)
