@@ -110,7 +110,9 @@ def agent_node(plan: AgentPlan | None, name: str | None) -> Runnable[Any, Any]:
         # Set-up may read configuration and build providers (files, env): off the loop.
         agent = await off_loop(start, state)
         try:
-            return agent.succeeded(*await arun_node(agent.call, agent.retrying))
+            return agent.succeeded(
+                *await arun_node(agent.call, agent.retrying, agent.context.manager)
+            )
         except Exception as error:
             return agent.failed(error)
 
@@ -182,7 +184,7 @@ def cross_check_node(plan: AgentPlan) -> Runnable[Any, Any]:
         review = await off_loop(_Review, plan, state)
         try:
             retrying = await off_loop(review.retrying)
-            return review.reviewed(*await arun_node(review.build, retrying))
+            return review.reviewed(*await arun_node(review.build, retrying, review.context.manager))
         except errors.LLMOrchestratorError as error:
             return review.failed(error)
 

@@ -19,13 +19,14 @@ from backend.llm import observability
 from backend.llm._structured import (
     StructuredResult,
     ainvoke_structured,
+    cached_structured_model,
     invoke_structured,
     structured_model,
 )
 from backend.llm._threads import off_loop
 from backend.llm.context import RunContext
 from backend.llm.pricing import PriceTable
-from backend.llm.providers import ModelSettings, ResolvedModel, StructuredModel
+from backend.llm.providers import ModelManager, ModelSettings, ResolvedModel, StructuredModel
 from backend.llm.retry import Retrying
 from backend.llm.types import NodeMetrics
 from graphs._state import OrchestratorInput, OrchestratorOutput
@@ -185,11 +186,14 @@ def run_node(
 
 
 async def arun_node(
-    build: Callable[[str | None], NodeCall], retrying: Retrying
+    build: Callable[[str | None], NodeCall], retrying: Retrying, manager: ModelManager
 ) -> tuple[BaseModel, dict[str, Any]]:
     """``run_node`` for the event loop. ``build`` and the set-up it triggers (reading
-    config, starting the local server, building clients) block, so they run in a
-    worker thread: LangGraph's dev server rejects blocking calls on its loop."""
+    config, starting the local server, building clients) block, so the first time they
+    run in a worker thread: LangGraph's dev server rejects blocking calls on its loop.
+    Once all of it is built (``manager.ready``, the model cached for this loop), the
+    loop does the rest itself: a thread hop per call cost more than the call's own
+    orchestration."""
     started = time.perf_counter()
     loop = asyncio.get_running_loop()
 
@@ -198,11 +202,19 @@ async def arun_node(
         call.model.provider.prepare()
         return call, structured_model(call.model, call.schema, call.settings, loop)
 
+    def prepared_already() -> tuple[NodeCall, StructuredModel] | None:
+        if not manager.ready(retrying.model_id):
+            return None
+        call = build(retrying.model_id)
+        structured = cached_structured_model(call.model, call.schema, call.settings, loop)
+        return None if structured is None else (call, structured)
+
     with observability.node_span() as span:
         while True:
             retrying.next_try()
             try:
-                call, structured = await off_loop(prepare)
+                ready = prepared_already()
+                call, structured = ready if ready is not None else await off_loop(prepare)
                 span.start(call.node)
                 with observability.model_call_span(
                     call.node, call.model.model_id, retrying.tries

@@ -10,6 +10,7 @@ from typing import Any
 from langgraph.graph import END, START
 
 from backend.llm._threads import off_loop
+from backend.llm.context import RunContext
 from backend.llm.operation_handler import BaseOperationHandler
 from backend.llm.retry import Retrying
 from graphs._nodes import (
@@ -37,22 +38,22 @@ def _call(state: OrchestratorState, model_id: str | None) -> NodeCall:
     return NodeCall.build(NODE, context, messages, handler.response_schema, model_id)
 
 
-def _start(state: OrchestratorState) -> tuple[BaseOperationHandler, Retrying]:
+def _start(state: OrchestratorState) -> tuple[BaseOperationHandler, Retrying, RunContext]:
     context = run_context()
     handler = context.operations.get(state["feature"], state["operation"])()
-    return handler, retrying_for(context)
+    return handler, retrying_for(context), context
 
 
 def generate(state: OrchestratorState) -> dict[str, Any]:
-    handler, retrying = _start(state)
+    handler, retrying, _ = _start(state)
     value, metrics = run_node(lambda model: _call(state, model), retrying)
     return {"results": handler.to_results(value), "nodes": [metrics]}
 
 
 async def agenerate(state: OrchestratorState) -> dict[str, Any]:
     # Set-up may read configuration and build providers (files, env): off the loop.
-    handler, retrying = await off_loop(_start, state)
-    value, metrics = await arun_node(lambda model: _call(state, model), retrying)
+    handler, retrying, context = await off_loop(_start, state)
+    value, metrics = await arun_node(lambda model: _call(state, model), retrying, context.manager)
     return {"results": handler.to_results(value), "nodes": [metrics]}
 
 

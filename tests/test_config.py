@@ -146,7 +146,9 @@ def test_the_embedded_server_reads_prompts_on_every_core_and_generates_on_one_le
     assert LocalSettings.load().prompt_cache_mb == 64  # bounded: llama.cpp's is 8 GiB
     monkeypatch.setenv("LLM_ORCHESTRATOR_LOCAL_BATCH_THREADS", "3")
     monkeypatch.setenv("LLM_ORCHESTRATOR_LOCAL_PROMPT_CACHE_MB", "0")
-    server = LocalProvider(settings=LocalSettings.load()).server.settings
+    provider = LocalProvider(settings=LocalSettings.load())
+    assert not provider.prepared  # an event loop must leave its start to a thread
+    server = provider.server.settings
     assert (server.threads, server.batch_threads, server.prompt_cache_mb) == (None, 3, 0)
 
 

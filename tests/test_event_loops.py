@@ -55,3 +55,37 @@ def test_repeated_asyncio_runs_on_the_embedded_model():
     for _ in range(3):  # each loop builds (and closes) its own client of the one server
         response = asyncio.run(orchestrator.aexecute(local))
         assert response.metadata.models_used[0].startswith("local:")
+
+
+def test_a_node_sets_up_in_a_thread_only_until_everything_is_built(monkeypatch):
+    """The first call on a loop builds the provider and its model off the loop (that may
+    block); later calls on the loop find them built and make no thread hop; a call that
+    needs a model not built yet (other settings) goes off the loop again."""
+    from backend.llm._threads import off_loop
+
+    hops: list[str] = []
+
+    async def counting(function, *args, **kwargs):
+        hops.append(function.__name__)
+        return await off_loop(function, *args, **kwargs)
+
+    monkeypatch.setattr("graphs._nodes.off_loop", counting)
+    hotter = LLMRequest.model_validate(
+        {**REQUEST.model_dump(), "options": {"max_attempts": 1, "temperature": 0.9}}
+    )
+    with loopback_openai() as server:
+        manager = ModelManager(Config(providers={"openai": {"base_url": server.base_url}}))
+        orchestrator = LLMOrchestrator(model_manager=manager)
+        assert not manager.ready("openai:loopback")
+
+        async def calls() -> list[int]:
+            seen = []
+            for request in (REQUEST, REQUEST, REQUEST, hotter, hotter):
+                await orchestrator.aexecute(request)
+                seen.append(len(hops))
+            return seen
+
+        assert asyncio.run(calls()) == [1, 1, 1, 2, 2]
+        assert manager.ready("openai:loopback")
+        assert len(server.requests) == 5
+    assert set(hops) == {"prepare"}

@@ -23,7 +23,13 @@ from .types import TokenUsage, pydantic_errors
 if TYPE_CHECKING:
     from .providers import ModelSettings, ResolvedModel
 
-__all__ = ["StructuredResult", "ainvoke_structured", "invoke_structured", "structured_model"]
+__all__ = [
+    "StructuredResult",
+    "ainvoke_structured",
+    "cached_structured_model",
+    "invoke_structured",
+    "structured_model",
+]
 
 T = TypeVar("T", bound=pydantic.BaseModel)
 
@@ -148,6 +154,24 @@ def structured_model(
     """The model bound to ``schema``. Building it may block (client set-up reads
     certificates): async callers build it in a thread and pass their ``loop``."""
     return model.provider.structured_model(
+        model.details.model,
+        settings,
+        schema,
+        method=model.capabilities.structured_output,
+        bounded=model.capabilities.bounded_output,
+        loop=loop,
+    )
+
+
+def cached_structured_model(
+    model: ResolvedModel,
+    schema: type[pydantic.BaseModel],
+    settings: ModelSettings,
+    loop: asyncio.AbstractEventLoop,
+) -> StructuredModel | None:
+    """``structured_model`` when it is built already for ``loop`` (None otherwise):
+    nothing to build, so an event loop may ask for it itself."""
+    return model.provider.cached_structured_model(
         model.details.model,
         settings,
         schema,

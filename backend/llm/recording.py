@@ -332,6 +332,10 @@ class _Wrapper(BaseProvider):
 
 
 class _RecordingProvider(_Wrapper):
+    @property
+    def prepared(self) -> bool:
+        return self.inner.prepared
+
     def prepare(self) -> None:
         self.inner.prepare()
 

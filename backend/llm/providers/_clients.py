@@ -116,6 +116,12 @@ class ModelCache:
                 cache.popitem(last=False)
             return model
 
+    def peek(self, key: Hashable, loop: _Loop | None) -> Any:
+        """The cached model of ``key``, or None: never builds (so never blocks)."""
+        with self._lock:
+            cache = self._blocking if loop is None else self._loops.get(loop)
+            return None if cache is None else cache.get(key)
+
     def opened(self, client: T, *, is_async: bool = False) -> T:
         """Note ``client`` as opened by the model being built: blocking (``close()``) or
         async (``aclose()``, in the loop the model is built for)."""

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
@@ -177,7 +177,7 @@ class BaseProvider(ABC):
         """The chat model bound to answer in ``schema``, cached: building the binding and
         its JSON schema costs more than a fake model's answer."""
         return self._cached(
-            ("structured", model_name, settings, schema, method, bounded),
+            _structured_key(model_name, settings, schema, method, bounded),
             lambda: StructuredModel.bind(
                 self.chat_model(model_name, settings, loop),
                 model_schema(schema, bounded=bounded),
@@ -185,6 +185,26 @@ class BaseProvider(ABC):
             ),
             loop,
         )
+
+    def cached_structured_model(
+        self,
+        model_name: str,
+        settings: ModelSettings,
+        schema: type[BaseModel],
+        *,
+        method: str,
+        bounded: bool,
+        loop: asyncio.AbstractEventLoop,
+    ) -> StructuredModel | None:
+        """``structured_model`` if it is built already for ``loop``, else None: what an
+        event loop may ask for itself, with nothing to build (nothing that blocks)."""
+        key = _structured_key(model_name, settings, schema, method, bounded)
+        return cast("StructuredModel | None", self.models.peek(key, loop))
+
+    @property
+    def prepared(self) -> bool:
+        """Whether ``prepare`` has nothing left to do (so calling it cannot block)."""
+        return True
 
     @contextlib.contextmanager
     def bounded_call(self, timeout_s: float | None) -> Iterator[dict[str, Any]]:
@@ -225,3 +245,9 @@ class BaseProvider(ABC):
             provider=self.provider_name,
             **context,
         )
+
+
+def _structured_key(
+    model_name: str, settings: ModelSettings, schema: type[BaseModel], method: str, bounded: bool
+) -> tuple[Any, ...]:
+    return ("structured", model_name, settings, schema, method, bounded)

@@ -101,6 +101,11 @@ class LocalProvider(OpenAIProvider):
             "another GGUF file.",
         )
 
+    @property
+    def prepared(self) -> bool:
+        # model_path is found on the file system once; the server starts once.
+        return "model_path" in vars(self) and self.server.running
+
     def prepare(self) -> None:
         if self.server.running:
             return

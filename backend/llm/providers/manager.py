@@ -127,6 +127,21 @@ class ModelManager(Opaque):
         for name in self.provider_names:
             self.provider(name)
 
+    def ready(self, model_id: str | None = None) -> bool:
+        """Whether resolving ``model_id`` and its provider's one-time set-up are done
+        (its provider built, ``prepare`` run): then neither blocks, and an event loop may
+        resolve the model itself rather than in a thread."""
+        requested = model_id if model_id and model_id.strip() else self.config.default_model
+        try:
+            provider_name, _ = parse_model_id(
+                requested, aliases=self.config.model_aliases, providers=self.provider_names
+            )
+        except errors.LLMOrchestratorError:
+            return False
+        with self._lock:
+            provider = self._providers.get(provider_name)
+        return provider is not None and provider.prepared
+
     def resolve(self, model_id: str | None = None) -> ResolvedModel:
         """Resolve ``model_id`` (None: the configured default), checking credentials."""
         requested = model_id if model_id and model_id.strip() else self.config.default_model
