@@ -15,7 +15,6 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable
 
 from backend.llm import exceptions as errors
-from backend.llm._threads import off_loop
 from backend.llm.context import RunContext
 from backend.llm.operation_handler import DEFAULT_SYSTEM_PROMPT
 from backend.llm.plans import AgentPlan, AgentSpec, single_agent_plan
@@ -28,6 +27,7 @@ from graphs._nodes import (
     retrying_for,
     run_context,
     run_node,
+    set_up,
 )
 from graphs._state import AgenticState, OrchestratorInput
 
@@ -108,7 +108,7 @@ def agent_node(plan: AgentPlan | None, name: str | None) -> Runnable[Any, Any]:
 
     async def arun(state: OrchestratorInput) -> dict[str, Any]:
         # Set-up may read configuration and build providers (files, env): off the loop.
-        agent = await off_loop(start, state)
+        agent = await set_up(start, state)
         try:
             return agent.succeeded(
                 *await arun_node(agent.call, agent.retrying, agent.context.manager)
@@ -181,9 +181,9 @@ def cross_check_node(plan: AgentPlan) -> Runnable[Any, Any]:
             return review.failed(error)
 
     async def arun(state: AgenticState) -> dict[str, Any]:
-        review = await off_loop(_Review, plan, state)
+        review = await set_up(_Review, plan, state)
         try:
-            retrying = await off_loop(review.retrying)
+            retrying = await set_up(review.retrying)
             return review.reviewed(*await arun_node(review.build, retrying, review.context.manager))
         except errors.LLMOrchestratorError as error:
             return review.failed(error)

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -31,6 +31,9 @@ from backend.llm.retry import Retrying
 from backend.llm.types import NodeMetrics
 from graphs._state import OrchestratorInput, OrchestratorOutput
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 __all__ = [
     "NodeCall",
     "arun_node",
@@ -40,12 +43,22 @@ __all__ = [
     "retrying_for",
     "run_context",
     "run_node",
+    "set_up",
 ]
 
 
 def run_context() -> RunContext:
     """The context of the run this node belongs to (models, registries, limits)."""
     return get_runtime(RunContext).context
+
+
+async def set_up(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run a node's set-up ``function`` (reading the run context, resolving its models)
+    here when nothing it does can block any more (``RunContext.ready``), else in a
+    thread: the first run may read configuration and build providers."""
+    if run_context().ready():
+        return function(*args, **kwargs)
+    return await off_loop(function, *args, **kwargs)
 
 
 def graph_builder(state: type[Any]) -> StateGraph[Any, RunContext, Any, Any]:

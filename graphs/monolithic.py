@@ -9,7 +9,6 @@ from typing import Any
 
 from langgraph.graph import END, START
 
-from backend.llm._threads import off_loop
 from backend.llm.context import RunContext
 from backend.llm.operation_handler import BaseOperationHandler
 from backend.llm.retry import Retrying
@@ -21,6 +20,7 @@ from graphs._nodes import (
     retrying_for,
     run_context,
     run_node,
+    set_up,
 )
 from graphs._state import OrchestratorState
 
@@ -52,7 +52,7 @@ def generate(state: OrchestratorState) -> dict[str, Any]:
 
 async def agenerate(state: OrchestratorState) -> dict[str, Any]:
     # Set-up may read configuration and build providers (files, env): off the loop.
-    handler, retrying, context = await off_loop(_start, state)
+    handler, retrying, context = await set_up(_start, state)
     value, metrics = await arun_node(lambda model: _call(state, model), retrying, context.manager)
     return {"results": handler.to_results(value), "nodes": [metrics]}
 

@@ -85,7 +85,22 @@ def test_a_node_sets_up_in_a_thread_only_until_everything_is_built(monkeypatch):
                 seen.append(len(hops))
             return seen
 
+        # The first call builds the model (its provider is built before the graph runs);
+        # after it, only a model not built yet.
         assert asyncio.run(calls()) == [1, 1, 1, 2, 2]
         assert manager.ready("openai:loopback")
         assert len(server.requests) == 5
-    assert set(hops) == {"prepare"}
+    assert hops == ["prepare", "prepare"]
+
+
+def test_a_run_context_is_ready_once_every_model_it_names_is_built():
+    from backend.llm.context import RunContext
+
+    manager = ModelManager(Config(providers={"openai": {"base_url": "http://127.0.0.1:9/v1"}}))
+    context = RunContext(
+        models=manager, model_id="openai:a", agent_models={"contradictions": "local"}
+    )
+    assert not context.ready()
+    manager.resolve("openai:a")
+    assert not context.ready()  # the embedded model is neither built nor started
+    assert RunContext(models=manager, model_id="openai:b").ready()

@@ -141,6 +141,18 @@ class RunContext:
         chosen = {**self.manager.config.agent_models, **(self.agent_models or {})}
         return chosen.get(agent) or self.model_id
 
+    def ready(self) -> bool:
+        """Whether setting up this run's nodes can no longer block: its manager and the
+        models it names (the run's, per-agent ones, fallbacks) are built and prepared
+        (``ModelManager.ready``). Until then, an event loop sets nodes up in a thread."""
+        if self.models is None and default_model_manager.cache_info().currsize == 0:
+            return False  # the process-wide manager reads the configuration first
+        manager = self.manager
+        named = {*manager.config.agent_models.values(), *(self.agent_models or {}).values()}
+        return all(
+            manager.ready(model) for model in {self.model_id, *named, *(self.fallback_models or [])}
+        )
+
     @property
     def rounds(self) -> int:
         if self.cross_check_rounds is None:
