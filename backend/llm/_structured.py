@@ -22,6 +22,7 @@ from .types import TokenUsage, pydantic_errors
 
 if TYPE_CHECKING:
     from .providers import ModelSettings, ResolvedModel
+    from .providers.base import StructuredBinding
 
 __all__ = [
     "StructuredResult",
@@ -153,13 +154,9 @@ def structured_model(
 ) -> StructuredModel:
     """The model bound to ``schema``. Building it may block (client set-up reads
     certificates): async callers build it in a thread and pass their ``loop``."""
+    name, _, _, method, bounded = _binding(model, schema, settings)
     return model.provider.structured_model(
-        model.details.model,
-        settings,
-        schema,
-        method=model.capabilities.structured_output,
-        bounded=model.capabilities.bounded_output,
-        loop=loop,
+        name, settings, schema, method=method, bounded=bounded, loop=loop
     )
 
 
@@ -171,13 +168,19 @@ def cached_structured_model(
 ) -> StructuredModel | None:
     """``structured_model`` when it is built already for ``loop`` (None otherwise):
     nothing to build, so an event loop may ask for it itself."""
-    return model.provider.cached_structured_model(
+    return model.provider.cached_structured_model(_binding(model, schema, settings), loop)
+
+
+def _binding(
+    model: ResolvedModel, schema: type[pydantic.BaseModel], settings: ModelSettings
+) -> StructuredBinding:
+    capabilities = model.capabilities
+    return (
         model.details.model,
         settings,
         schema,
-        method=model.capabilities.structured_output,
-        bounded=model.capabilities.bounded_output,
-        loop=loop,
+        capabilities.structured_output,
+        capabilities.bounded_output,
     )
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = ["BaseProvider", "ModelSettings", "ProviderSettings"]
+__all__ = ["BaseProvider", "ModelSettings", "ProviderSettings", "StructuredBinding"]
 
 
 class ProviderSettings(EnvSettings):
@@ -43,6 +43,11 @@ class ModelSettings(BaseModel):
     max_tokens: int = 1024
     temperature: float = 0.2
     timeout_s: float = 120.0
+
+
+#: What a structured model is built from: model name, settings, schema, structured-output
+#: method, bounded output (``BaseProvider.structured_model``'s arguments, in order).
+StructuredBinding = tuple[str, ModelSettings, type[BaseModel], str, bool]
 
 
 class BaseProvider(ABC):
@@ -187,19 +192,11 @@ class BaseProvider(ABC):
         )
 
     def cached_structured_model(
-        self,
-        model_name: str,
-        settings: ModelSettings,
-        schema: type[BaseModel],
-        *,
-        method: str,
-        bounded: bool,
-        loop: asyncio.AbstractEventLoop,
+        self, binding: StructuredBinding, loop: asyncio.AbstractEventLoop
     ) -> StructuredModel | None:
-        """``structured_model`` if it is built already for ``loop``, else None: what an
-        event loop may ask for itself, with nothing to build (nothing that blocks)."""
-        key = _structured_key(model_name, settings, schema, method, bounded)
-        return cast("StructuredModel | None", self.models.peek(key, loop))
+        """``structured_model(*binding)`` if it is built already for ``loop``, else None:
+        what an event loop may ask for itself, with nothing to build (nothing blocks)."""
+        return cast("StructuredModel | None", self.models.peek(_structured_key(*binding), loop))
 
     @property
     def prepared(self) -> bool:
@@ -247,7 +244,5 @@ class BaseProvider(ABC):
         )
 
 
-def _structured_key(
-    model_name: str, settings: ModelSettings, schema: type[BaseModel], method: str, bounded: bool
-) -> tuple[Any, ...]:
-    return ("structured", model_name, settings, schema, method, bounded)
+def _structured_key(*binding: Any) -> tuple[Any, ...]:
+    return ("structured", *binding)
