@@ -85,6 +85,30 @@ def test_replay_reproduces_the_live_runs_and_the_report_tables(recorded, no_embe
     assert results_section(recorded / "report.md") == expected
 
 
+def test_every_run_names_the_code_that_produced_it_and_the_report_lists_them(
+    recorded, no_embedded_model
+):
+    """An experiment resumed across commits must say which runs which code produced: the
+    header lists each commit with its number of runs, beside the report's own."""
+    from backend.experiments._provenance import code_commit
+
+    call_command("llm", "report", str(recorded))
+    header = (recorded / "report.md").read_text().split(RESULTS_HEADING)[0]
+    assert "**code of the runs**: not recorded (4 runs)" in header  # recorded before
+    lines = (recorded / "runs.jsonl").read_text().splitlines()
+    rows = [json.loads(line) for line in lines]
+    for row in rows[:3]:
+        row["code_commit"] = "a" * 40
+    (recorded / "runs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    call_command("llm", "report", str(recorded))
+    header = (recorded / "report.md").read_text().split(RESULTS_HEADING)[0]
+    assert "**code of the runs**: aaaaaaaaaaaa (3 runs), not recorded (1 run)" in header
+    assert f"**code of this report**: {code_commit()}" in header
+
+    call_command("llm", "experiment", "--out", str(recorded), "--replay", "--no-progress")
+    assert {run["code_commit"] for run in runs(recorded).values()} == {code_commit()}
+
+
 def test_a_call_missing_from_the_records_is_a_clear_error(recorded, no_embedded_model):
     calls = (recorded / "calls.jsonl").read_text().splitlines()
     dropped = next(json.loads(line) for line in calls if '"kind": "call"' in line)

@@ -1,8 +1,9 @@
 """``report.md`` and a self-contained ``report.html`` for an experiment directory.
 
-The header makes the run reproducible (commit, versions, dataset hash, models, prompt
-hashes, seeds, temperatures, cross-check rounds); everything under "## Results" is
-computed from ``runs.jsonl`` alone, so a replay reproduces it byte for byte.
+The header makes the run reproducible (the commits whose code ran it, and the one that
+reports it; versions, dataset hash, models, prompt hashes, seeds, temperatures,
+cross-check rounds); everything under "## Results" is computed from ``runs.jsonl``
+alone, so a replay reproduces it byte for byte.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import hashlib
 import html
 import importlib.metadata
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
+from ._provenance import code_commit, commits_of
 from .analysis import ComparisonRow, compare
 from .runner import PARAMS, RUNS, ExperimentParams
 from .scoring import COUNTED_SEVERITIES, MISFIT_THRESHOLD
@@ -60,16 +61,6 @@ def _html_table(table: Table) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _git_commit() -> str:
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
-        )
-        return done.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def _prompt_hashes() -> dict[str, str]:
     from agents.pillars import CROSS_CHECK_PROMPT
     from backend.llm.operation_handler import DEFAULT_SYSTEM_PROMPT
@@ -105,7 +96,8 @@ def _header(params: ExperimentParams, runs: list[dict[str, Any]]) -> list[tuple[
     )
     rounds = params.options.get("cross_check_rounds", get_config().cross_check_rounds)
     return [
-        ("git commit", _git_commit()),
+        ("code of the runs", commits_of(runs)),
+        ("code of this report", code_commit()),
         ("packages", ", ".join(versions)),
         ("dataset", f"{params.dataset} (sha256 {params.dataset_sha256})"),
         ("split", params.split or "all items"),

@@ -29,6 +29,7 @@ from backend.llm.providers import ModelManager
 from backend.llm.recording import CURRENT_CELL, CallRecords
 from backend.llm.types import ExecutionOptions, LLMRequest, LLMResponse
 
+from ._provenance import code_commit
 from .analysis import PRIMARY_DEFAULT
 from .dataset import PillarSetItem, dataset_sha256, load_dataset
 from .scoring import score_cell
@@ -136,6 +137,7 @@ class Experiment:
         items = [i for i in load_dataset(Path(params.dataset)) if params.selects(i)]
         self.items = items[: params.limit]
         self.records = CallRecords(out / CALLS, "replay" if replay else "record")
+        self.commit = code_commit()  # each row names the code that produced it
         manager = ModelManager(get_config(), wrap=self.records.recorder)
         self.orchestrator = LLMOrchestrator(model_manager=manager)
 
@@ -263,6 +265,7 @@ class Experiment:
             "metadata": metadata,
             "error": error,
             "score": score_cell(cell.item, results, degraded=degraded).model_dump(),
+            "code_commit": self.commit,
         }
 
 
