@@ -121,6 +121,30 @@ class NodeCall:
             prices=context.manager.prices,
         )
 
+    def invoke(self, retrying: Retrying) -> StructuredResult[Any]:
+        """The model's answer in the schema (schema repairs included), within the tries'
+        deadline and stopping at their safe points."""
+        return invoke_structured(*self._conversation(), **self._bounds(retrying))
+
+    async def ainvoke(
+        self, retrying: Retrying, structured: StructuredModel
+    ) -> StructuredResult[Any]:
+        return await ainvoke_structured(
+            *self._conversation(), structured=structured, **self._bounds(retrying)
+        )
+
+    def _conversation(
+        self,
+    ) -> tuple[ResolvedModel, list[BaseMessage], type[BaseModel], ModelSettings]:
+        return self.model, self.messages, self.schema, self.settings
+
+    def _bounds(self, retrying: Retrying) -> dict[str, Any]:
+        return {
+            "retries": self.retries,
+            "deadline": retrying.deadline,
+            "interrupt": retrying.interrupt,
+        }
+
     def metrics(
         self, result: StructuredResult[Any], started: float, retrying: Retrying
     ) -> dict[str, Any]:
@@ -180,15 +204,7 @@ def run_node(
                 with observability.model_call_span(
                     call.node, call.model.model_id, retrying.tries
                 ) as record:
-                    result = invoke_structured(
-                        call.model,
-                        call.messages,
-                        call.schema,
-                        call.settings,
-                        retries=call.retries,
-                        deadline=retrying.deadline,
-                        interrupt=retrying.interrupt,
-                    )
+                    result = call.invoke(retrying)
                     record(result.usage, result.attempts)
             except errors.LLMOrchestratorError as error:
                 retrying.sleep(_next_step(retrying, error))
@@ -232,16 +248,7 @@ async def arun_node(
                 with observability.model_call_span(
                     call.node, call.model.model_id, retrying.tries
                 ) as record:
-                    result = await ainvoke_structured(
-                        call.model,
-                        call.messages,
-                        call.schema,
-                        call.settings,
-                        retries=call.retries,
-                        deadline=retrying.deadline,
-                        structured=structured,
-                        interrupt=retrying.interrupt,
-                    )
+                    result = await call.ainvoke(retrying, structured)
                     record(result.usage, result.attempts)
             except errors.LLMOrchestratorError as error:
                 await retrying.asleep(_next_step(retrying, error))
