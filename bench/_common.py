@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,25 @@ def timed(function: Callable[[], object], runs: int, warmup: int = 5) -> list[fl
         started = time.perf_counter()
         function()
         samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def interleaved(
+    sides: Mapping[str, Callable[[], object]],
+    runs: int,
+    *,
+    warmup: int = 5,
+    inside: Mapping[str, Callable[[], AbstractContextManager[object]]] | None = None,
+    rounds: int = 5,
+) -> dict[str, list[float]]:
+    """``timed`` for each side, ``runs`` calls in all, in ``rounds`` alternating batches so
+    that machine noise hits every side alike; ``inside[name]``: a context each of that
+    side's batches runs in (entered outside the timing)."""
+    samples: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(rounds):
+        for name, function in sides.items():
+            with (inside or {}).get(name, contextlib.nullcontext)():
+                samples[name] += timed(function, runs // rounds, warmup)
     return samples
 
 

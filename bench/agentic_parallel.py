@@ -15,7 +15,7 @@ import operator
 import time
 from typing import Annotated, Any
 
-from _common import load_line, median, summary, timed
+from _common import interleaved, load_line, median, summary, timed
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
@@ -122,11 +122,8 @@ def parallelism(runs: int) -> None:
 def overhead(runs: int) -> None:
     graph = raw_fan_out_graph()
     orchestrator = fake_orchestrator(0.0)
-    raw: list[float] = []
-    facade: list[float] = []
-    for _ in range(5):
-        raw += timed(lambda: graph.invoke({}), runs // 5)
-        facade += timed(lambda: orchestrator.execute(request()), runs // 5)
+    sides = {"raw": lambda: graph.invoke({}), "facade": lambda: orchestrator.execute(request())}
+    raw, facade = interleaved(sides, runs).values()
     print("2. orchestration overhead, instant fake models")
     print(f"   raw LangGraph fan-out:       {summary(raw)}")
     print(f"   execute(mode='agentic'):     {summary(facade)}")

@@ -17,7 +17,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, load_line, median, summary, test_model_orchestrator, timed
+from _common import (
+    ROOT,
+    interleaved,
+    load_line,
+    median,
+    summary,
+    test_model_orchestrator,
+    timed,
+)
 
 DB = tempfile.NamedTemporaryFile(suffix=".sqlite3", delete=False)  # noqa: SIM115 - lives for the run
 os.environ["SQLITE_PATH"] = DB.name
@@ -63,11 +71,8 @@ def main() -> None:
         response = client.post("/api/llm/execute/", PAYLOAD, content_type="application/json")
         assert response.status_code == 200, response.content
 
-    direct: list[float] = []
-    api: list[float] = []
-    for _ in range(5):
-        direct += timed(lambda: orchestrator.execute(request), args.runs // 5)
-        api += timed(through_api, args.runs // 5)
+    sides = {"direct": lambda: orchestrator.execute(request), "api": through_api}
+    direct, api = interleaved(sides, args.runs).values()
     print(f"requests per side:            {len(api)}")
     print(f"execute() directly:           {summary(direct)}  ({1000 / median(direct):7.0f} /s)")
     print(f"POST /api/llm/execute/:       {summary(api)}  ({1000 / median(api):7.0f} /s)")

@@ -10,10 +10,10 @@ import argparse
 import contextlib
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TypedDict
 
-from _common import load_line, median, summary, timed
+from _common import interleaved, load_line, median, summary
 
 from backend.llm import setup
 
@@ -125,26 +125,20 @@ def main() -> None:
     orchestrator = LLMOrchestrator(model_manager=manager_for(model))
     request = LLMRequest(feature="pillars", operation="validate", data=DATA)
 
-    # Interleave the two so that machine noise hits both alike.
-    raw: list[float] = []
-    facade: list[float] = []
-    for _ in range(5):
-        raw += timed(lambda: graph.invoke({"data": DATA}), args.runs // 5)
-        facade += timed(lambda: orchestrator.execute(request), args.runs // 5)
+    sides: dict[str, Callable[[], object]] = {
+        "raw": lambda: graph.invoke({"data": DATA}),
+        "facade": lambda: orchestrator.execute(request),
+    }
+    raw, facade = interleaved(sides, args.runs).values()
 
     print(f"runs per side:            {len(raw)}")
     print(f"raw LangGraph graph:      {summary(raw)}")
     print(f"orchestrator.execute():   {summary(facade)}")
     print(f"ratio (median):           {median(facade) / median(raw):.2f}  (goal <= 1.3)")
 
-    quiet: list[float] = []
-    traced: list[float] = []
-    floor: list[float] = []
-    for _ in range(5):
-        quiet += timed(lambda: orchestrator.execute(request), args.runs // 5)
-        with observed():
-            traced += timed(lambda: orchestrator.execute(request), args.runs // 5)
-            floor += timed(sdk_floor, args.runs // 5)
+    on = {"traced": observed, "floor": observed}
+    telemetry = {"quiet": sides["facade"], "traced": sides["facade"], "floor": sdk_floor}
+    quiet, traced, floor = interleaved(telemetry, args.runs, inside=on).values()
     print(f"observability off:        {summary(quiet)}")
     print(f"tracing + JSON logs on:   {summary(traced)}")
     print(f"ratio (median):           {median(traced) / median(quiet):.2f}  (goal <= 1.1)")
@@ -157,11 +151,8 @@ def main() -> None:
     slow = LLMOrchestrator(
         model_manager=manager_for(FunctionModel(function=lambda call: ANSWER, delay_s=0.005))
     )
-    quiet, traced = [], []
-    for _ in range(5):
-        quiet += timed(lambda: slow.execute(request), args.runs // 25, warmup=1)
-        with observed():
-            traced += timed(lambda: slow.execute(request), args.runs // 25, warmup=1)
+    slow_sides = {"quiet": lambda: slow.execute(request), "traced": lambda: slow.execute(request)}
+    quiet, traced = interleaved(slow_sides, args.runs // 5, warmup=1, inside=on).values()
     print(f"5 ms model, off:          {summary(quiet)}")
     print(f"5 ms model, on:           {summary(traced)}")
     print(f"ratio (median):           {median(traced) / median(quiet):.2f}  (goal <= 1.1)")
