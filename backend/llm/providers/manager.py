@@ -131,11 +131,8 @@ class ModelManager(Opaque):
         """Whether resolving ``model_id`` and its provider's one-time set-up are done
         (its provider built, ``prepare`` run): then neither blocks, and an event loop may
         resolve the model itself rather than in a thread."""
-        requested = model_id if model_id and model_id.strip() else self.config.default_model
         try:
-            provider_name, _ = parse_model_id(
-                requested, aliases=self.config.model_aliases, providers=self.provider_names
-            )
+            _, provider_name, _ = self._parse(model_id)
         except errors.LLMOrchestratorError:
             return False
         with self._lock:
@@ -144,10 +141,7 @@ class ModelManager(Opaque):
 
     def resolve(self, model_id: str | None = None) -> ResolvedModel:
         """Resolve ``model_id`` (None: the configured default), checking credentials."""
-        requested = model_id if model_id and model_id.strip() else self.config.default_model
-        provider_name, model_name = parse_model_id(
-            requested, aliases=self.config.model_aliases, providers=self.provider_names
-        )
+        requested, provider_name, model_name = self._parse(model_id)
         provider = self.provider(provider_name)
         provider.check_configured(model_name)
         model_name = provider.canonical_model_name(model_name)
@@ -160,6 +154,14 @@ class ModelManager(Opaque):
             requested=requested,
             limits=limits_for(provider_name, self.config.rate_limits.get(provider_name)),
         )
+
+    def _parse(self, model_id: str | None) -> tuple[str, str, str]:
+        """(what was asked, or the default model; its provider; its model name)."""
+        requested = model_id if model_id and model_id.strip() else self.config.default_model
+        provider_name, model_name = parse_model_id(
+            requested, aliases=self.config.model_aliases, providers=self.provider_names
+        )
+        return requested, provider_name, model_name
 
     async def aclose_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Close every provider's clients of ``loop`` (when the loop shuts down)."""
