@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.db.models.functions import Now
 
 from ._dbtime import now_plus
-from ._threads import shared_executor
+from ._threads import off_loop, shared_executor
 from .limits import ProviderLimits, RateLimit
 from .models import ProviderCallSlot, ProviderRate
 
@@ -95,10 +95,7 @@ class SharedProviderLimits(ProviderLimits):
         shared_executor().submit(_closing_connection, self._free_quietly, ticket).result()
 
     async def _arelease(self, ticket: object) -> None:
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(
-            shared_executor(), _closing_connection, self._free_quietly, ticket
-        )
+        await off_loop(_closing_connection, self._free_quietly, ticket)
 
     def _give_back(self, turn: Any) -> None:
         if turn.cancelled() or turn.exception() is not None:
