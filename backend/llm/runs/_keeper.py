@@ -48,10 +48,6 @@ class _Keeper:
         with self._changed:
             self._due.pop(lease, None)
 
-    def holding(self) -> int:
-        with self._changed:
-            return len(self._due)
-
     def _run(self) -> None:
         while True:
             with self._changed:
