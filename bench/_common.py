@@ -81,6 +81,25 @@ def latency_orchestrator() -> Any:
     return LLMOrchestrator(model_manager=manager_for(TestModel(delay_s=delay)))
 
 
+def free_port() -> int:
+    """A port on 127.0.0.1 nobody listens on now (for a server the bench starts)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def api_token(username: str) -> str:
+    """The API token of a new user ``username`` who may run operations (Django set up)."""
+    from django.contrib.auth.models import Permission, User
+    from rest_framework.authtoken.models import Token
+
+    user = User.objects.create_user(username)
+    user.user_permissions.add(Permission.objects.get(codename="add_run"))
+    return str(Token.objects.create(user=user).key)
+
+
 def load_line() -> str:
     """The machine's load beside the figures (a shared machine's numbers move with it)."""
     one, five, fifteen = os.getloadavg()

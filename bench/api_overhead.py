@@ -10,7 +10,6 @@ import argparse
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,8 @@ from pathlib import Path
 
 from _common import (
     ROOT,
+    api_token,
+    free_port,
     interleaved,
     load_line,
     median,
@@ -37,10 +38,8 @@ from backend.llm import setup  # noqa: E402
 setup()
 
 from django.conf import settings  # noqa: E402
-from django.contrib.auth.models import Permission, User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
 
 from backend.llm.types import LLMRequest  # noqa: E402
 
@@ -59,10 +58,8 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     settings.LLM_ORCHESTRATOR_FACTORY = "_common.test_model_orchestrator"
-    user = User.objects.create_user("bench")
-    user.user_permissions.add(Permission.objects.get(codename="add_run"))
-    token = Token.objects.create(user=user)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    token = api_token("bench")
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
 
     orchestrator = test_model_orchestrator()
     request = LLMRequest.model_validate(PAYLOAD)
@@ -85,7 +82,7 @@ def main() -> None:
         through_api()
     print(f"SQL statements per request:   {len(queries.captured_queries)}")
 
-    served, read = through_gunicorn(token.key, args.runs)
+    served, read = through_gunicorn(token, args.runs)
     print(f"through gunicorn:             {summary(served)}  ({1000 / median(served):7.0f} /s)")
     print(f"gunicorn time / direct time:  {median(served) / median(direct):.2f}  (goal <= 2)")
     # What the stack costs before any run: the same authentication, one row read.
@@ -98,9 +95,7 @@ def through_gunicorn(token: str, runs: int) -> tuple[list[float], list[float]]:
     """Sequential POSTs on one kept-alive connection to gunicorn (shipped config, one
     worker) serving the same database with the same instant model; then as many GETs of
     the last run (authentication and one read: the stack without a run)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     bench = Path(__file__).resolve().parent
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "backend.wsgi"],

@@ -42,7 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, load_line
+from _common import ROOT, api_token, free_port, load_line
 
 os.environ["DJANGO_SETTINGS_MODULE"] = "backend.settings"
 if not os.environ.get("DATABASE_URL"):
@@ -52,9 +52,7 @@ import django
 
 django.setup()
 
-from django.contrib.auth.models import Permission, User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
 
 from backend.llm.loopback import LoopbackServer, serving  # noqa: E402
 from backend.llm.models import Run  # noqa: E402
@@ -66,7 +64,7 @@ class Deployment:
     """gunicorn and the task workers, started as an operator would."""
 
     def __init__(self, base_url: str, workers: int, lease_s: float) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.environment = {
             **os.environ,
@@ -132,14 +130,6 @@ class Deployment:
                 process.kill()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _http(url: str, token: str, body: dict[str, Any] | None = None, **headers: str) -> Any:
     request = urllib.request.Request(
         url,
@@ -167,15 +157,9 @@ def _until_it_answers(call: Any, give_up_at: float) -> Any:
             time.sleep(0.5)
 
 
-def _user_token() -> str:
-    user = User.objects.create_user(f"chaos-{secrets.token_hex(4)}")
-    user.user_permissions.add(Permission.objects.get(codename="add_run"))
-    return str(Token.objects.create(user=user).key)
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     call_command("migrate", verbosity=0)
-    token = _user_token()
+    token = api_token(f"chaos-{secrets.token_hex(4)}")
     chance = random.Random(args.seed)
     server = LoopbackServer()
     server.delay_s, server.max_delay_s, server.fault_rate = 1.0, 3.0, args.fault_rate
