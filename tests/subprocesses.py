@@ -11,7 +11,12 @@ from tests.environment import user_environment
 
 
 def run_python(
-    args: list[str], *, cwd: Path, extra_path: Path | None = None, **env: str
+    args: list[str],
+    *,
+    cwd: Path,
+    extra_path: Path | None = None,
+    timeout: float = 180,
+    **env: str,
 ) -> subprocess.CompletedProcess[str]:
     """``python *args`` in ``cwd`` (a copy of the project), with ``extra_path`` on
     ``PYTHONPATH`` and ``env`` on top of the user's environment."""
@@ -21,6 +26,6 @@ def run_python(
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout,
         env=user_environment(PYTHONPATH=path, **env),
     )

@@ -5,20 +5,18 @@ gunicorn and task workers while random workers are killed (SIGKILL) or stopped
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from tests.environment import ROOT, user_environment
+from tests.environment import ROOT
+from tests.subprocesses import run_python
 
 pytestmark = pytest.mark.processes
 
 
 def test_runs_survive_workers_killed_and_stopped_at_random():
-    result = subprocess.run(
+    result = run_python(
         [
-            sys.executable,
             "bench/chaos.py",
             "--runs=12",
             "--seconds=15",
@@ -27,9 +25,6 @@ def test_runs_survive_workers_killed_and_stopped_at_random():
             "--json",
         ],
         cwd=ROOT,
-        env=user_environment(),
-        capture_output=True,
-        text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
